@@ -1,0 +1,327 @@
+"""Write operations of the core app.  Each is one transaction that checks permission first and
+writes its audit record in the same transaction."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import secrets
+from collections import defaultdict
+from typing import IO
+
+import filetype
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from . import workdays
+from .audit import audit_record, snapshot
+from .errors import Conflict, NotPermitted, ValidationFailed, from_django_validation
+from .models import ApiToken, Attachment, CalendarDay, CalendarYear, Department, Notification, Role, User
+from .permissions import require
+
+# ---------------------------------------------------------------- calendar
+
+
+@transaction.atomic
+def calendar_year_set_official(
+    *, year: int, holidays: dict[dt.date, str], workdays_: dict[dt.date, str], actor: User | None, source: str
+) -> CalendarYear:
+    """Enter a year's official arrangement (State Council notice).  Replaces whatever the year had
+    and recomputes every deadline that was computed on the provisional calendar."""
+    if actor is not None:
+        require(actor, "calendar.edit")
+    workdays._check_year(year)
+    for day in list(holidays) + list(workdays_):
+        if day.year != year:
+            raise ValidationFailed(f"日期 {day} 不属于 {year} 年", f"date {day} is not in {year}", field="date")
+    both = set(holidays) & set(workdays_)
+    if both:
+        d = min(both)
+        raise ValidationFailed(f"{d} 不能既放假又上班", f"{d} cannot be both a holiday and a working day", field="date")
+    for day in workdays_:
+        if day.weekday() < 5:
+            raise ValidationFailed(
+                f"调休上班日 {day} 不是周末", f"make-up working day {day} is not a Saturday or Sunday", field="date"
+            )
+    cy = CalendarYear.objects.select_for_update().filter(year=year).first()
+    before = None
+    if cy:
+        before = {"status": cy.status, "source": cy.source, "days": cy.days.count()}
+        cy.days.all().delete()
+        cy.status, cy.source = CalendarYear.Status.OFFICIAL, source
+        cy.save()
+    else:
+        cy = CalendarYear.objects.create(year=year, status=CalendarYear.Status.OFFICIAL, source=source)
+    CalendarDay.objects.bulk_create(
+        [CalendarDay(date=d, year=cy, kind=CalendarDay.Kind.HOLIDAY, name=n) for d, n in holidays.items()]
+        + [CalendarDay(date=d, year=cy, kind=CalendarDay.Kind.WORKDAY, name=n) for d, n in workdays_.items()]
+    )
+    workdays.clear_cache()
+    recomputed = workdays.recompute_provisional(year)
+    audit_record(
+        actor=actor, action="calendar.set_official", obj=cy, object_repr=f"{year} 年工作日历",
+        before=before,
+        after={"status": cy.status, "source": source, "holidays": sorted(str(d) for d in holidays),
+               "workdays": sorted(str(d) for d in workdays_), "recomputed_deadlines": recomputed},
+    )
+    transaction.on_commit(workdays.clear_cache)
+    return cy
+
+
+KIND_WORDS = {"holiday": "holiday", "放假": "holiday", "休": "holiday", "workday": "workday", "上班": "workday", "班": "workday"}
+
+
+def parse_calendar_file(data: bytes) -> dict[int, tuple[dict[dt.date, str], dict[dt.date, str]]]:
+    """CSV with columns ``date,kind,name`` (kind: holiday/放假 or workday/上班).  Every bad line is
+    reported; nothing is taken from a file with errors."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("文件不是 UTF-8 编码的 CSV", "the file is not UTF-8 CSV", field="file") from None
+    years: dict[int, tuple[dict[dt.date, str], dict[dt.date, str]]] = defaultdict(lambda: ({}, {}))
+    errors = []
+    for lineno, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not "".join(row).strip() or row[0].strip().lower() in {"date", "日期"}:
+            continue
+        try:
+            day = dt.date.fromisoformat(row[0].strip())
+        except ValueError:
+            errors.append(f"第{lineno}行：日期 {row[0]!r} 无效 / line {lineno}: bad date")
+            continue
+        kind = KIND_WORDS.get(row[1].strip().lower() if len(row) > 1 else "")
+        if kind is None:
+            errors.append(f"第{lineno}行：类型应为 holiday/放假 或 workday/上班 / line {lineno}: bad kind")
+            continue
+        name = row[2].strip() if len(row) > 2 else ""
+        years[day.year][0 if kind == "holiday" else 1][day] = name
+    if errors:
+        raise ValidationFailed("；".join(errors[:20]), f"{len(errors)} bad line(s) in the calendar file", field="file")
+    if not years:
+        raise ValidationFailed("文件中没有日期", "the file holds no dates", field="file")
+    return dict(years)
+
+
+def calendar_import(*, data: bytes, actor: User | None, source: str) -> list[CalendarYear]:
+    parsed = parse_calendar_file(data)
+    with transaction.atomic():
+        return [
+            calendar_year_set_official(year=y, holidays=h, workdays_=w, actor=actor, source=source)
+            for y, (h, w) in sorted(parsed.items())
+        ]
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def _check_binding(role: str, department: Department | None, enterprise) -> None:  # type: ignore[no-untyped-def]
+    if role == Role.ENTERPRISE and enterprise is None:
+        raise ValidationFailed("企业用户必须绑定市场主体", "an enterprise user must be bound to an enterprise", field="enterprise")
+    if role != Role.ENTERPRISE and enterprise is not None:
+        raise ValidationFailed("只有企业用户可以绑定市场主体", "only enterprise users are bound to an enterprise", field="enterprise")
+    if role in {Role.HANDLER, Role.HEAD, Role.INSPECTOR, Role.DISPATCHER} and department is None:
+        raise ValidationFailed("该角色必须属于一个部门", "this role must belong to a department", field="department")
+
+
+@transaction.atomic
+def user_create(
+    *, actor: User | None, username: str, password: str, role: str, full_name: str = "", phone: str = "",
+    department: Department | None = None, enterprise=None, is_demo: bool = False,  # type: ignore[no-untyped-def]
+) -> User:
+    if actor is not None:
+        require(actor, "accounts.manage")
+    if role not in Role.values:
+        raise ValidationFailed(f"未知角色 {role}", f"unknown role {role}", field="role")
+    _check_binding(role, department, enterprise)
+    if User.objects.filter(username=username).exists():
+        raise Conflict("用户名已存在", "the user name is taken", field="username")
+    user = User(username=username, role=role, full_name=full_name, phone=phone, department=department,
+                enterprise=enterprise, is_demo=is_demo)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed("；".join(exc.messages), "the password is too weak", field="password") from None
+    user.set_password(password)
+    try:
+        user.full_clean()
+    except ValidationError as exc:
+        raise from_django_validation(exc) from None
+    user.save()
+    audit_record(actor=actor, action="user.create", obj=user,
+                 after=snapshot(user, ["username", "role", "full_name", "department_id", "enterprise_id"]))
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    require(actor, "accounts.manage")
+    if user.pk == actor.pk:
+        raise NotPermitted("不能停用自己的账号", "you cannot disable your own account")
+    before = {"is_active": user.is_active}
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(actor=actor, action="user.set_active", obj=user, before=before, after={"is_active": active})
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, actor: User, user: User) -> User:
+    require(actor, "accounts.manage")
+    before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
+    user.failed_logins, user.locked_until = 0, None
+    user.save(update_fields=["failed_logins", "locked_until"])
+    audit_record(actor=actor, action="user.unlock", obj=user, before=before, after={"failed_logins": 0})
+    return user
+
+
+class LoginRefused(NotPermitted):
+    status = 401
+    code = "login_failed"
+
+
+def login_attempt(*, username: str, password: str) -> User:
+    """Check a password with account lockout.  Failures are counted per account; after
+    ``LOGIN_MAX_FAILURES`` the account is locked for ``LOGIN_LOCK_MINUTES``."""
+    now = timezone.now()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username).first()
+        generic = LoginRefused("用户名或密码错误", "wrong user name or password")
+        if user is None or not user.is_active:
+            raise generic
+        if user.locked_until and user.locked_until > now:
+            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+            raise LoginRefused(f"账号已锁定，请 {minutes} 分钟后再试或联系安全管理员",
+                               f"account locked; try again in {minutes} min or ask the security administrator",
+                               code="account_locked")
+        if user.is_demo and not settings.DEMO_ACCOUNTS_ENABLED:
+            raise LoginRefused("演示账号已停用", "demo accounts are disabled", code="demo_disabled")
+        if not user.check_password(password):
+            user.failed_logins += 1
+            after: dict[str, object] = {"failed_logins": user.failed_logins}
+            if user.failed_logins >= settings.LOGIN_MAX_FAILURES:
+                user.locked_until = now + dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+                user.failed_logins = 0
+                after = {"locked_until": user.locked_until}
+            user.save(update_fields=["failed_logins", "locked_until"])
+            audit_record(actor=None, action="user.login_failed", obj=user, after=after)
+            failed = True
+        else:
+            failed = False
+            if user.failed_logins or user.locked_until:
+                user.failed_logins, user.locked_until = 0, None
+                user.save(update_fields=["failed_logins", "locked_until"])
+            user.last_login = now
+            user.save(update_fields=["last_login"])
+            audit_record(actor=user, action="user.login", obj=user)
+    if failed:  # raised after commit so that the failure count is kept
+        raise generic
+    return user
+
+
+@transaction.atomic
+def api_token_create(*, actor: User, user: User, name: str) -> tuple[ApiToken, str]:
+    if actor.pk != user.pk:
+        require(actor, "accounts.manage")
+    raw = "ys_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, digest=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:8])
+    audit_record(actor=actor, action="api_token.create", obj=token, object_repr=f"{user.username}:{name}",
+                 after={"user": user.username, "name": name, "prefix": token.prefix})
+    return token, raw
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def notify(*, recipients: list[User], title: str, body: str = "", url: str = "",
+           channels: tuple[str, ...] = ()) -> list[Notification]:
+    """Put a message in each recipient's inbox; other channels (email, sms, webhook) are
+    delivered by a background task after the transaction commits."""
+    rows = Notification.objects.bulk_create(
+        [Notification(recipient=u, title=title, body=body, url=url, channels=list(channels)) for u in recipients]
+    )
+    if channels:
+        from .tasks import deliver_notification
+
+        ids = [n.pk for n in rows if n.pk is not None] or list(
+            Notification.objects.filter(recipient__in=recipients, title=title).values_list("pk", flat=True)
+        )
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: deliver_notification.enqueue(notification_id=pk))
+    return rows
+
+
+@transaction.atomic
+def notification_mark_read(*, actor: User, notification_id: int) -> Notification:
+    n = Notification.objects.filter(pk=notification_id, recipient=actor).first()
+    if n is None:
+        from .errors import NotFound
+
+        raise NotFound("消息不存在", "no such message", field="notification_id")
+    if n.read_at is None:
+        n.read_at = timezone.now()
+        n.save(update_fields=["read_at"])
+    return n
+
+
+# ---------------------------------------------------------------- attachments
+
+TEXT_KINDS = {"txt": "text/plain", "csv": "text/csv"}
+
+
+def sniff(head: bytes, name: str) -> tuple[str, str] | None:
+    """(kind, MIME) from the content, not the name; plain text only when it decodes as UTF-8."""
+    guess = filetype.guess(head)
+    if guess is not None:
+        return guess.extension, guess.mime
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext in TEXT_KINDS:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                head[:-3].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return ext, TEXT_KINDS[ext]
+    return None
+
+
+@transaction.atomic
+def attachment_store(*, upload: UploadedFile | IO[bytes], name: str, actor: User | None) -> Attachment:
+    size = getattr(upload, "size", None)
+    if size is None:
+        upload.seek(0, 2)
+        size = upload.tell()
+        upload.seek(0)
+    if size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationFailed(
+            f"附件超过 {settings.ATTACHMENT_MAX_BYTES // 1048576} MB 上限",
+            f"the attachment exceeds the {settings.ATTACHMENT_MAX_BYTES // 1048576} MB limit", field="file",
+        )
+    if size == 0:
+        raise ValidationFailed("附件为空", "the attachment is empty", field="file")
+    head = upload.read(8192)
+    upload.seek(0)
+    found = sniff(head, name)
+    if found is None or found[0] not in settings.ATTACHMENT_ALLOWED_TYPES:
+        allowed = "、".join(settings.ATTACHMENT_ALLOWED_TYPES)
+        raise ValidationFailed(f"不支持的文件类型（允许：{allowed}）", f"file type not allowed (allowed: {allowed})",
+                               field="file")
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: upload.read(65536), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    from django.core.files import File
+
+    att = Attachment(original_name=name[:255], kind=found[0], content_type=found[1], size=size,
+                     sha256=digest.hexdigest(), uploaded_by=actor)
+    att.file.save(f"{digest.hexdigest()[:16]}.{found[0]}", File(upload), save=False)
+    att.save()
+    audit_record(actor=actor, action="attachment.store", obj=att, object_repr=att.original_name,
+                 after={"name": att.original_name, "size": size, "sha256": att.sha256, "kind": att.kind})
+    return att

@@ -1,0 +1,14 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("enterprises/", include("yingshang.enterprises.urls")),
+    path("", include("yingshang.core.urls")),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
