@@ -134,10 +134,13 @@ if _database_url:
     except Exception as exc:  # dj-database-url raises several types
         raise ImproperlyConfigured(f"DATABASE_URL could not be parsed: {exc}") from None
 else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "yingshang.sqlite3",
+            # a file, not memory: browser tests and the killed-import test use other threads/processes
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",

@@ -1,0 +1,115 @@
+"""Shared fixtures: a small county with named personas (CONVENTIONS.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+os.environ.setdefault("YINGSHANG_TASKS", "immediate")
+# Playwright's sync API runs an event loop in the test thread; Django's ORM is still used
+# synchronously there (fixtures, assertions).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "Test@pass2026x"
+
+
+@dataclass
+class County:
+    county: object
+    town_a: object
+    town_b: object
+    office: object
+    dept_a: object
+    dept_b: object
+    park: object
+    ent_a: object
+    ent_b: object
+    dispatcher: object
+    handler_a: object
+    head_a: object
+    handler_b: object
+    leader: object
+    inspector: object
+    ent_user_a: object
+    ent_user_b: object
+    auditor: object
+    security: object
+
+
+def make_uscc(seq: int, cls: str = "1") -> str:
+    from yingshang.enterprises import uscc
+
+    return uscc.make("9" + cls + "360781" + uscc.make_org_code(f"{seq:08d}"))
+
+
+def build_county() -> County:
+    from yingshang.core.models import Department, Park, Region
+    from yingshang.core.services import user_create
+    from yingshang.enterprises.models import Enterprise, YearFigure
+    from yingshang.enterprises.services import refresh_derived
+
+    prov = Region.objects.create(code="360000000000", name="江西省", level="province")
+    pref = Region.objects.create(code="360700000000", name="赣州市", level="prefecture", parent=prov)
+    county = Region.objects.create(code="360781000000", name="瑞金市", level="county", parent=pref)
+    town_a = Region.objects.create(code="360781001000", name="象湖镇", level="township", parent=county)
+    town_b = Region.objects.create(code="360781100000", name="壬田镇", level="township", parent=county)
+    office = Department.objects.create(code="YSB", name="营商环境办公室", region=county, is_office=True)
+    dept_a = Department.objects.create(code="GXJ", name="工业和信息化局", region=county)
+    dept_b = Department.objects.create(code="SCJG", name="市场监督管理局", region=county)
+    park = Park.objects.create(name="经济技术开发区", region=town_a)
+    ent_a = Enterprise.objects.create(uscc=make_uscc(1), name="瑞金市红都纺织有限公司", kind="company",
+                                      industry_code="1711", region=town_a, park=park, contact_phone="13912345678",
+                                      legal_rep="张三", legal_rep_id_number="11010519491231002X")
+    YearFigure.objects.create(enterprise=ent_a, year=2025, employees=350, revenue_wan=Decimal("25000"),
+                              assets_wan=Decimal("18000"))
+    refresh_derived(ent_a)
+    ent_a.save()
+    ent_b = Enterprise.objects.create(uscc=make_uscc(2, "2"), name="壬田镇李四小吃店", kind="individual",
+                                      industry_code="6210", region=town_b, contact_phone="13800001111")
+    u = lambda name, role, **kw: user_create(actor=None, username=name, password=PASSWORD, role=role,  # noqa: E731
+                                             full_name=name, **kw)
+    return County(
+        county=county, town_a=town_a, town_b=town_b, office=office, dept_a=dept_a, dept_b=dept_b, park=park,
+        ent_a=ent_a, ent_b=ent_b,
+        dispatcher=u("dispatcher", "dispatcher", department=office),
+        handler_a=u("handler_a", "handler", department=dept_a),
+        head_a=u("head_a", "head", department=dept_a),
+        handler_b=u("handler_b", "handler", department=dept_b),
+        leader=u("leader", "leader"),
+        inspector=u("inspector", "inspector", department=dept_b),
+        ent_user_a=u("ent_a", "enterprise", enterprise=ent_a),
+        ent_user_b=u("ent_b", "enterprise", enterprise=ent_b),
+        auditor=u("auditor", "auditor"),
+        security=u("security", "security"),
+    )
+
+
+@pytest.fixture
+def county(db) -> County:  # type: ignore[no-untyped-def]
+    return build_county()
+
+
+@pytest.fixture
+def login(client):  # type: ignore[no-untyped-def]
+    def _login(user):  # type: ignore[no-untyped-def]
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():  # type: ignore[no-untyped-def]
+    from yingshang.core import workdays
+
+    workdays.clear_cache()
+    yield
+    workdays.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _media(tmp_path, settings):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
