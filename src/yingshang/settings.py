@@ -140,7 +140,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "yingshang.sqlite3",
             # a file, not memory: browser tests and the killed-import test use other threads/processes
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+            "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",

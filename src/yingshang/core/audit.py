@@ -18,6 +18,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from .db import insert_many
 from .models import AuditHead, AuditRecord, User
 
 GENESIS = "0" * 64
@@ -92,7 +93,7 @@ def audit_record_many(*, actor: User | None, entries: list[Entry]) -> list[Audit
             before=before, after=after, prev_hash=prev, hash=digest,
         ))
         prev = digest
-    AuditRecord.objects.bulk_create(rows)
+    insert_many(AuditRecord, rows)
     head.seq, head.hash = seq, prev
     head.save(update_fields=["seq", "hash"])
     return rows

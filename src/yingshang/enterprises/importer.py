@@ -30,6 +30,7 @@ from django.utils import timezone
 from stdnum.cn import ric
 
 from yingshang.core.audit import Entry, audit_record_many
+from yingshang.core.db import insert_many
 from yingshang.core.models import Park, Region, User
 from yingshang.core.permissions import require
 
@@ -104,15 +105,20 @@ class Report:
 
 
 def _read_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
+    """Rows of the first sheet, parsed in a helper process (see ``xlsx_stream``)."""
+    import tempfile
 
-    wb = load_workbook(stream, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-    finally:
-        wb.close()
+    from .xlsx_stream import iter_xlsx_rows
+
+    path = getattr(stream, "name", None)
+    if isinstance(path, str) and Path(path).is_file():
+        yield from iter_xlsx_rows(path)
+        return
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:  # an upload held in memory
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            tmp.write(chunk)
+        tmp.flush()
+        yield from iter_xlsx_rows(tmp.name)
 
 
 def _read_csv(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
@@ -299,99 +305,113 @@ ENT_FIELDS = [f for f in AUDIT_FIELDS if f not in {"uscc", "size_class", "above_
 
 def _write_batch(job: ImportJob, actor: User | None, batch: list[tuple[int, dict[str, Any]]],
                  errors: list[tuple[int, str, str, str]], report: Report) -> None:
+    """Upsert one batch in one transaction: enterprises by credit code, yearly figures by
+    (enterprise, year), re-derived size class, audit records, error rows and job counters."""
     with transaction.atomic():
         codes = {rec["uscc"] for _, rec in batch}
         existing = {e.uscc: e for e in Enterprise.objects.filter(uscc__in=codes)}
-        entries: list[Entry] = []
         to_create: dict[str, Enterprise] = {}
-        changed: dict[str, tuple[Enterprise, dict[str, Any]]] = {}
+        new_figures: dict[str, dict[int, dict[str, Any]]] = {}
+        changed: dict[str, tuple[Enterprise, dict[str, Any]]] = {}  # code -> (enterprise, values before)
+        fig_recs: list[tuple[str, int, dict[str, Any]]] = []
         for _, rec in batch:
-            attrs = {k: v for k, v in rec.items() if not k.startswith("_") and k != "uscc"}
             code = rec["uscc"]
+            attrs = {k: v for k, v in rec.items() if not k.startswith("_") and k != "uscc"}
+            if "_year" in rec:
+                fig_recs.append((code, rec["_year"], rec["_figures"]))
             ent = existing.get(code) or to_create.get(code)
             if ent is None:
-                ent = Enterprise(uscc=code, **attrs)
-                to_create[code] = ent
+                to_create[code] = Enterprise(uscc=code, **attrs)
                 continue
             diff = {k: v for k, v in attrs.items() if getattr(ent, k) != v}
-            if diff:
-                if ent.pk is not None:
-                    earlier = changed[code][1] if code in changed else {}
-                    changed[code] = (ent, {**{k: getattr(ent, k) for k in diff}, **earlier})
-                for k, v in diff.items():
-                    setattr(ent, k, v)
+            if diff and ent.pk is not None:
+                earlier = changed[code][1] if code in changed else {}
+                changed[code] = (ent, {**{k: getattr(ent, k) for k in diff}, **earlier})
+            for k, v in diff.items():
+                setattr(ent, k, v)
+
+        # New enterprises: their figures are all in this batch, so derive before inserting.
+        for code, year, values in fig_recs:
+            if code in to_create:
+                new_figures.setdefault(code, {}).setdefault(year, {}).update(values)
+        for code, ent in to_create.items():
+            years = new_figures.get(code)
+            if years:
+                latest_year = max(years)
+                fig = YearFigure(year=latest_year, **years[latest_year])
+                ent.size_class, ent.above_designated = derive_size(ent.industry_code, fig, ent.has_construction_qualification)
+                ent.figures_year = latest_year
         if to_create:
-            Enterprise.objects.bulk_create(list(to_create.values()), batch_size=1000)
-            saved = dict(Enterprise.objects.filter(uscc__in=list(to_create)).values_list("uscc", "pk"))
-            for code, ent in to_create.items():
-                ent.pk = saved[code]
-                existing[code] = ent
-        # yearly figures
-        fig_recs = [(rec["uscc"], rec["_year"], rec["_figures"]) for _, rec in batch if "_year" in rec]
-        ids = {existing[c].pk for c, _, _ in fig_recs}
+            insert_many(Enterprise, list(to_create.values()))
+            for code, pk in Enterprise.objects.filter(uscc__in=list(to_create)).values_list("uscc", "pk"):
+                to_create[code].pk = pk
+                existing[code] = to_create[code]
+            insert_many(YearFigure, [YearFigure(enterprise_id=to_create[c].pk, year=y, **v)
+                                     for c, years in new_figures.items() for y, v in years.items()])
+
+        # Existing enterprises: upsert figures, then re-derive where anything changed.
+        old_recs = [(c, y, v) for c, y, v in fig_recs if c not in to_create]
+        ids = {existing[c].pk for c, _, _ in old_recs}
         figs = {(f.enterprise_id, f.year): f for f in YearFigure.objects.filter(enterprise_id__in=ids)} if ids else {}
         fig_new: dict[tuple[int, int], YearFigure] = {}
         fig_changed: dict[tuple[int, int], YearFigure] = {}
-        figures_changed_codes: set[str] = set()
-        for code, year, values in fig_recs:
+        figures_changed: set[str] = set()
+        for code, year, values in old_recs:
             key = (existing[code].pk, year)
             fig = figs.get(key) or fig_new.get(key)
             if fig is None:
                 fig_new[key] = YearFigure(enterprise_id=key[0], year=year, **values)
-                figures_changed_codes.add(code)
+                figures_changed.add(code)
                 continue
             diff = {k: v for k, v in values.items() if getattr(fig, k) != v}
+            for k, v in diff.items():
+                setattr(fig, k, v)
             if diff:
-                for k, v in diff.items():
-                    setattr(fig, k, v)
+                figures_changed.add(code)
                 if fig.pk is not None:
                     fig_changed[key] = fig
-                figures_changed_codes.add(code)
-        if fig_new:
-            YearFigure.objects.bulk_create(list(fig_new.values()), batch_size=1000)
+        insert_many(YearFigure, list(fig_new.values()))
         if fig_changed:
-            YearFigure.objects.bulk_update(list(fig_changed.values()), FIGURE_FIELDS, batch_size=1000)
-        # derived size class for every enterprise whose figures or industry may have changed
-        touched = figures_changed_codes | set(to_create) | set(changed)
-        derived_changed: set[str] = set()
+            YearFigure.objects.bulk_update(list(fig_changed.values()), FIGURE_FIELDS, batch_size=500)
+        touched = {existing[c].pk: existing[c] for c in figures_changed | set(changed)}
         if touched:
-            ents = {existing[c].pk: existing[c] for c in touched}
             latest: dict[int, YearFigure] = {}
-            for fig in YearFigure.objects.filter(enterprise_id__in=list(ents)).order_by("enterprise_id", "-year"):
+            for fig in YearFigure.objects.filter(enterprise_id__in=list(touched)).order_by("enterprise_id", "-year"):
                 latest.setdefault(fig.enterprise_id, fig)
-            for pk, ent in ents.items():
+            for pk, ent in touched.items():
                 size, above = derive_size(ent.industry_code, latest.get(pk), ent.has_construction_qualification)
                 year = latest[pk].year if pk in latest else None
                 if (size, above, year) != (ent.size_class, ent.above_designated, ent.figures_year):
-                    if ent.uscc not in to_create and ent.uscc not in changed:
-                        changed[ent.uscc] = (ent, {"size_class": ent.size_class, "above_designated": ent.above_designated,
-                                                   "figures_year": ent.figures_year})
+                    before = changed[ent.uscc][1] if ent.uscc in changed else {}
+                    changed[ent.uscc] = (ent, {"size_class": ent.size_class, "above_designated": ent.above_designated,
+                                               "figures_year": ent.figures_year, **before})
                     ent.size_class, ent.above_designated, ent.figures_year = size, above, year
-                    derived_changed.add(ent.uscc)
         if changed:
             Enterprise.objects.bulk_update(
                 [e for e, _ in changed.values()],
-                ENT_FIELDS + ["size_class", "above_designated", "figures_year", "updated_at"], batch_size=1000,
+                ENT_FIELDS + ["size_class", "above_designated", "figures_year", "updated_at"], batch_size=500,
             )
-        for code, ent in to_create.items():
-            if code in derived_changed:
-                Enterprise.objects.filter(pk=ent.pk).update(size_class=ent.size_class, above_designated=ent.above_designated,
-                                                            figures_year=ent.figures_year)
-            entries.append(Entry("enterprise.import_create", "enterprises.Enterprise", str(ent.pk), ent.name,
-                                 None, {"uscc": code, **{k: getattr(ent, k) for k in ENT_FIELDS},
-                                        "size_class": ent.size_class}))
-        for code, (ent, before) in changed.items():
-            entries.append(Entry("enterprise.import_update", "enterprises.Enterprise", str(ent.pk), ent.name,
-                                 before, {k: getattr(ent, k) for k in before}))
-        for code in figures_changed_codes - set(to_create) - set(changed):
-            ent = existing[code]
-            entries.append(Entry("enterprise.import_figures", "enterprises.Enterprise", str(ent.pk), ent.name, None,
-                                 {"years": sorted(y for c, y, _ in fig_recs if c == code)}))
+
+        entries = [
+            Entry("enterprise.import_create", "enterprises.Enterprise", str(ent.pk), ent.name, None,
+                  {"uscc": code, **{k: getattr(ent, k) for k in ENT_FIELDS}, "size_class": ent.size_class,
+                   "figures_years": sorted(new_figures.get(code, {}))})
+            for code, ent in to_create.items()
+        ]
+        entries += [
+            Entry("enterprise.import_update", "enterprises.Enterprise", str(ent.pk), ent.name, before,
+                  {k: getattr(ent, k) for k in before})
+            for ent, before in changed.values()
+        ]
+        entries += [
+            Entry("enterprise.import_figures", "enterprises.Enterprise", str(existing[c].pk), existing[c].name, None,
+                  {"years": sorted(y for cc, y, _ in old_recs if cc == c)})
+            for c in sorted(figures_changed - set(changed))
+        ]
         audit_record_many(actor=actor, entries=entries)
-        ImportRowError.objects.bulk_create([ImportRowError(job=job, row=r, field=f, value=str(v)[:200], reason=m[:300])
-                                            for r, f, v, m in errors])
-        created = len(to_create)
-        updated = len({c for c in changed} | (figures_changed_codes - set(to_create)))
+        insert_many(ImportRowError, [ImportRowError(job=job, row=r, field=f, value=str(v)[:200], reason=m[:300])
+                                     for r, f, v, m in errors])
+        created, updated = len(to_create), len(set(changed) | figures_changed)
         report.created += created
         report.updated += updated
         report.unchanged += len(codes) - created - updated
