@@ -111,5 +111,7 @@ def _fresh_calendar_cache():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _media(tmp_path, settings):  # type: ignore[no-untyped-def]
+def _fast_tests(tmp_path, settings):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
+    # PBKDF2's deliberate slowness is not what these tests measure
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
