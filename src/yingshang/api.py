@@ -56,7 +56,11 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload", "form", "file")]
+    loc = [str(p) for p in first.get("loc", [])]
+    if loc and loc[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+        loc = loc[1:]  # ninja's first entry says where the value was looked for
+    if loc and loc[0] == "payload":
+        loc = loc[1:]
     field = ".".join(loc) or None
     msg = first.get("msg", "invalid input")
     return _error(request, 400, "validation_failed", f"输入无效：{field or ''} {msg}".strip(), f"invalid input: {field or ''} {msg}".strip(), field)

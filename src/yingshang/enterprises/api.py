@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import File, Query, Router, Schema
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -128,7 +128,7 @@ def enterprise_list(request: HttpRequest, filters: Query[Filters]):  # type: ign
 def enterprise_create(request: HttpRequest, payload: EnterpriseIn):  # type: ignore[no-untyped-def]
     ent = services.enterprise_create(actor=request.user, data=payload.dict())
     ent = selectors.enterprise_get(actor=request.user, pk=ent.pk)
-    return 201, selectors.present(ent, request.user)
+    return Status(201, selectors.present(ent, request.user))
 
 
 @router.get("/uscc-check", response=UsccOut, auth=None)
