@@ -8,8 +8,8 @@ from django.db import connections, models, router
 
 
 def insert_many(model: type[models.Model], objs: Sequence[models.Model], *, chunk: int = 5000) -> None:
-    """INSERT rows with one prepared statement (``executemany``) instead of ``bulk_create``, whose
-    per-batch SQL compilation dominates large imports.  Primary keys are not set on ``objs``; fields
+    """INSERT rows with ``COPY`` (PostgreSQL) or one prepared statement (``executemany``) instead
+    of ``bulk_create``, whose per-batch SQL compilation dominates large imports.  Primary keys are not set on ``objs``; fields
     are prepared exactly as Django would (``pre_save`` + ``get_db_prep_save``)."""
     if not objs:
         return
@@ -19,6 +19,14 @@ def insert_many(model: type[models.Model], objs: Sequence[models.Model], *, chun
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
     )
+    if conn.vendor == "postgresql":  # COPY is several times faster than row-by-row INSERT
+        copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+        )
+        with conn.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields])
+        return
     with conn.cursor() as cursor:
         for start in range(0, len(objs), chunk):
             params = [
