@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -83,7 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "total": Enterprise.objects.count(),
             "above": Enterprise.objects.filter(above_designated=True).count(),
             "individual": Enterprise.objects.filter(kind=Enterprise.Kind.INDIVIDUAL).count(),
-            "by_size": [(s, by_size.get(s, 0)) for s in ["大型", "中型", "小型", "微型"]] + [("未定", by_size.get("", 0))],
+            "by_size": [(s, by_size.get(s, 0)) for s in ["大型", "中型", "小型", "微型"]] + [(_("无年度数据"), by_size.get("", 0))],
         }
         ctx["by_township"] = list(
             Enterprise.objects.values("region__name").annotate(n=Count("pk")).order_by("-n")[:20]

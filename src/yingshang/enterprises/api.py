@@ -25,6 +25,7 @@ class EnterpriseOut(Schema):
     registered_on: dt.date | None
     registered_capital_wan: Decimal | None
     industry_code: str
+    industry_name: str
     region_code: str
     region: str
     park: str | None

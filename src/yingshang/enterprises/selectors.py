@@ -9,6 +9,7 @@ from yingshang.core.errors import NotFound, NotPermitted
 from yingshang.core.models import Role, User
 from yingshang.core.permissions import can
 
+from . import industries
 from .models import Enterprise, ImportJob, YearFigure
 
 
@@ -93,6 +94,11 @@ def import_job_get(*, actor: User, pk: int) -> ImportJob:
     return job
 
 
+def _industry_name(code: str) -> str:
+    ind = industries.get(code)
+    return ind.name if ind else ""
+
+
 def present(ent: Enterprise, actor: User) -> dict[str, object]:
     """The enterprise as a dict for lists, exports and the API, with masking applied."""
     personal = sees_personal(actor, ent)
@@ -101,7 +107,7 @@ def present(ent: Enterprise, actor: User) -> dict[str, object]:
         "status": ent.status, "legal_rep": ent.legal_rep,
         "legal_rep_id_number": ent.legal_rep_id_number if personal else mask_id(ent.legal_rep_id_number),
         "registered_on": ent.registered_on, "registered_capital_wan": ent.registered_capital_wan,
-        "industry_code": ent.industry_code, "region_code": ent.region.code, "region": ent.region.name,
+        "industry_code": ent.industry_code, "industry_name": _industry_name(ent.industry_code), "region_code": ent.region.code, "region": ent.region.name,
         "park": ent.park.name if ent.park else None, "address": ent.address, "contact_name": ent.contact_name,
         "contact_phone": ent.contact_phone if personal else mask_phone(ent.contact_phone),
         "is_high_tech": ent.is_high_tech, "is_specialized": ent.is_specialized,
