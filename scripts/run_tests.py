@@ -64,8 +64,24 @@ def pytest(label: str, env_extra: dict[str, str], marker: str | None) -> int:
     return rc
 
 
+def static_checks() -> int:
+    """ruff, Django's system checks and a check that no model change lacks its migration."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "DATABASE_URL": "", "YINGSHANG_DATA_DIR": str(ROOT / "var" / "check")}
+    rc = 0
+    for cmd in (
+        [str(bin_dir / "ruff"), "check", "src", "tests", "bench", "scripts"],
+        [str(bin_dir / "yingshang"), "check", "--fail-level", "WARNING"],
+        [str(bin_dir / "yingshang"), "makemigrations", "--check", "--dry-run"],
+    ):
+        print(f"== {Path(cmd[0]).name} {' '.join(cmd[1:])} ==", flush=True)
+        rc |= subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    return rc
+
+
 def main() -> int:
     missing: list[str] = []
+    checks = static_checks()
     chromium = have_chromium()
     if not chromium:
         missing.append(f"Chromium not found at {CHROMIUM}: browser tests (-m browser) NOT RUN")
@@ -77,9 +93,10 @@ def main() -> int:
     if pg_ok:
         results["PostgreSQL"] = pytest("PostgreSQL", {"DATABASE_URL": PG_URL}, marker)
     print("\n== summary ==")
+    print(f"   static checks (ruff, check, makemigrations --check): {'passed' if checks == 0 else 'FAILED'}")
     for label, rc in results.items():
         print(f"   {label}: {'passed' if rc == 0 else f'FAILED (exit {rc})'}")
-    failed = any(rc != 0 for rc in results.values())
+    failed = checks != 0 or any(rc != 0 for rc in results.values())
     if missing:
         print("\n" + "!" * 78)
         for m in missing:

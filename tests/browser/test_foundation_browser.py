@@ -8,7 +8,6 @@ import io
 
 import pytest
 from openpyxl import load_workbook
-
 from tests.browser.conftest import log_in, shot
 from tests.conftest import PASSWORD, build_county, make_uscc
 

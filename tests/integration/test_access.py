@@ -18,7 +18,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-
 from tests.conftest import PASSWORD, County, make_uscc
 
 PHONE_FULL = "13912345678"

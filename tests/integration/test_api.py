@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-
 from tests.conftest import County, make_uscc
 
 ERROR_KEYS = {"code", "message", "message_en", "field"}
@@ -339,8 +338,8 @@ def test_enterprise_user_cannot_patch_another(county: County, login) -> None:  #
 def test_handler_patches_industry_and_size_is_rederived(county: County, login) -> None:  # type: ignore[no-untyped-def]
     # 350 staff and 25,000 万元 are 中型 in manufacturing (1711) but 大型 in retail (5211, 300+ and 20,000+):
     # the class is recomputed on an industry change, never kept.
-    from yingshang.enterprises.services import derive_size
     from yingshang.enterprises.models import YearFigure
+    from yingshang.enterprises.services import derive_size
 
     assert county.ent_a.size_class == "中型"
     resp = login(county.handler_a).patch(f"/api/v1/enterprises/{county.ent_a.uscc}", {"industry_code": "5211"},

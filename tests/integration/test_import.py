@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
-
 from tests.conftest import make_uscc
+
 from yingshang.core.models import AuditRecord
 from yingshang.enterprises import importer
 from yingshang.enterprises.models import Enterprise, ImportJob, YearFigure
@@ -148,7 +148,6 @@ def test_gbk_csv(county):
 def test_killed_process_leaves_whole_batches_and_can_be_rerun(tmp_path):
     """A real ``yingshang import`` process killed with SIGKILL mid-file."""
     from django.db import connection
-
     from tests.conftest import build_county
 
     county = build_county()

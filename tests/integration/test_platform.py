@@ -9,8 +9,8 @@ import sys
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-
 from tests.conftest import PASSWORD
+
 from yingshang.core import services
 from yingshang.core.errors import ValidationFailed
 from yingshang.core.models import Attachment, AuditRecord, Notification, User

@@ -73,6 +73,37 @@ def departments(request: HttpRequest):  # type: ignore[no-untyped-def]
     ]
 
 
+class RegionIn(Schema):
+    code: str
+    name: str
+
+
+class DepartmentIn(Schema):
+    code: str
+    name: str
+    short_name: str = ""
+    region_code: str
+    parent_code: str | None = None
+    is_office: bool = False
+
+
+class OrgImportOut(Schema):
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+
+
+@router.post("/regions", response=OrgImportOut)
+def regions_import(request: HttpRequest, payload: list[RegionIn]):  # type: ignore[no-untyped-def]
+    return services.region_import(actor=request.user, rows=[r.dict() for r in payload])
+
+
+@router.post("/departments", response=OrgImportOut)
+def departments_import(request: HttpRequest, payload: list[DepartmentIn]):  # type: ignore[no-untyped-def]
+    return services.department_import(actor=request.user, rows=[r.dict() for r in payload])
+
+
 @router.get("/workdays/add", response=WorkdayOut)
 def workdays_add(request: HttpRequest, date: dt.date, n: int):  # type: ignore[no-untyped-def]
     r = workdays.add(date, n)

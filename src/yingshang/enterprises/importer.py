@@ -131,8 +131,7 @@ def _read_csv(stream: IO[bytes]) -> Iterator[tuple[int, list[Any]]]:
         if exc.start < len(head) - 4:  # not just a character cut at the sample's end
             encoding = "gb18030"  # Excel on Chinese Windows saves CSV in GBK
     text = codecs.getreader(encoding)(stream)
-    for number, row in enumerate(csv.reader(text), start=1):
-        yield number, row
+    yield from enumerate(csv.reader(text), start=1)
 
 
 def read_rows(stream: IO[bytes], name: str) -> Iterator[tuple[int, list[Any]]]:
