@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", views.users_view, name="users"),
     path("accounts/<int:pk>/unlock/", views.user_unlock_view, name="user_unlock"),
     path("accounts/<int:pk>/active/", views.user_active_view, name="user_active"),
+    path("accounts/<int:pk>/token/", views.user_token_view, name="user_token"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.inbox_read, name="inbox_read"),
 ]

@@ -216,6 +216,22 @@ def user_active_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+@domain_errors
+def user_token_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue an API token for a (system) account; the raw token is shown once and never stored."""
+    require(request.user, "accounts.manage")  # type: ignore[arg-type]
+    target = User.objects.filter(pk=pk).first()
+    if target is None:
+        from .errors import NotFound
+
+        raise NotFound("账号不存在", "no such account")
+    name = request.POST.get("name", "").strip() or "api"
+    token, raw = services.api_token_create(actor=request.user, user=target, name=name)  # type: ignore[arg-type]
+    return render(request, "core/token.html", {"target": target, "token": token, "raw": raw})
+
+
+@login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.notifications_for(actor=request.user), 30).get_page(request.GET.get("page"))
     return render(request, "core/inbox.html", {"page": page})

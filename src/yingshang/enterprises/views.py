@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -11,10 +12,10 @@ from django.shortcuts import redirect, render
 
 from yingshang.core.errors import DomainError, ValidationFailed
 from yingshang.core.models import Park, Region
-from yingshang.core.permissions import require
+from yingshang.core.permissions import can, require
 from yingshang.core.views import domain_errors
 
-from . import importer, industries, selectors
+from . import importer, industries, selectors, services
 from .models import Enterprise
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,10 +44,33 @@ def enterprise_list_view(request: HttpRequest) -> HttpResponse:
 @domain_errors
 def enterprise_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     ent = selectors.enterprise_get(actor=request.user, pk=pk)
-    info = selectors.present(ent, request.user)
+    user = request.user
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "figures":
+                try:
+                    year = int(request.POST.get("year", ""))
+                except ValueError:
+                    raise ValidationFailed("年度无效", "invalid year", field="year") from None
+                services.year_figure_set(actor=user, enterprise=ent, year=year,
+                                         values={f: request.POST[f].strip() for f in services.FIGURE_FIELDS
+                                                 if request.POST.get(f, "").strip()})
+                messages.success(request, f"{year} 年度数据已保存，企业规模已重新划型")
+            else:
+                services.enterprise_update(actor=user, enterprise=ent, data={
+                    f: request.POST.get(f, "").strip() for f in ("contact_name", "contact_phone", "address")})
+                messages.success(request, "联系信息已保存")
+        except DomainError as exc:
+            messages.error(request, f"{exc.message} / {exc.message_en}")
+        return redirect("enterprises:detail", pk=ent.pk)
+    info = selectors.present(ent, user)
     ind = industries.get(ent.industry_code)
+    own = user.role == "enterprise" and user.enterprise_id == ent.pk
     return render(request, "enterprises/detail.html", {
         "ent": ent, "info": info, "industry": ind, "figures": selectors.enterprise_figures(enterprise=ent),
+        "can_edit_contact": selectors.sees_personal(user, ent) and (own or can(user, "enterprises.edit")), "can_edit_figures": can(user, "enterprises.edit"),
+        "contact": {"contact_name": ent.contact_name, "address": ent.address,
+                    "contact_phone": ent.contact_phone if selectors.sees_personal(user, ent) else ""},
     })
 
 
