@@ -115,3 +115,23 @@ def _fast_tests(tmp_path, settings):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
     # PBKDF2's deliberate slowness is not what these tests measure
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def appeal_county(db) -> County:  # type: ignore[no-untyped-def]
+    """The county plus the default appeal categories (re-created: transactional tests flush them)."""
+    from yingshang.appeals.defaults import ensure_default_categories
+
+    ensure_default_categories()
+    return build_county()
+
+
+def submit_appeal(county: County, **kw):  # type: ignore[no-untyped-def]
+    from yingshang.appeals import services
+    from yingshang.appeals.models import Category
+
+    args = {"actor": county.ent_user_a, "enterprise": county.ent_a, "category": Category.objects.get(code="07"),
+            "title": "园区厂房频繁停电", "content": "近一个月停电三次，影响生产，请协调供电公司。", "channel": "portal",
+            "contact_name": "王经理", "contact_phone": "13912345678"}
+    args.update(kw)
+    return services.appeal_submit(**args)

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "yingshang.core",
     "yingshang.enterprises",
+    "yingshang.appeals",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,17 @@ else:
 # Import: rows per transaction.  A killed import loses at most the batch in flight, which is
 # rolled back by the database; re-running the file upserts idempotently.
 IMPORT_BATCH_ROWS = env_int("YINGSHANG_IMPORT_BATCH_ROWS", 2000, minimum=1)
+
+# Appeals: limits in working days (REFERENCE.md "Appeals / hotline practice"); per-category
+# resolution limits live on the category.
+APPEAL_SIGN_DAYS = env_int("YINGSHANG_APPEAL_SIGN_DAYS", 1, minimum=0)
+APPEAL_CONTACT_DAYS = env_int("YINGSHANG_APPEAL_CONTACT_DAYS", 1, minimum=0)
+APPEAL_RETURN_DAYS = env_int("YINGSHANG_APPEAL_RETURN_DAYS", 2, minimum=0)
+APPEAL_EXTENSION_MAX_DAYS = env_int("YINGSHANG_APPEAL_EXTENSION_MAX_DAYS", 10, minimum=1)
+APPEAL_RATE_DAYS = env_int("YINGSHANG_APPEAL_RATE_DAYS", 5, minimum=1)
+APPEAL_WARN_DAYS = env_int("YINGSHANG_APPEAL_WARN_DAYS", 1, minimum=0)
+APPEAL_ESCALATE_DAYS = env_int("YINGSHANG_APPEAL_ESCALATE_DAYS", 1, minimum=0)
+APPEAL_RANKING_MIN_SAMPLE = env_int("YINGSHANG_APPEAL_RANKING_MIN_SAMPLE", 10, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -22,6 +22,14 @@ CAPABILITIES: dict[str, set[str]] = {
     "org.view": GOVERNMENT_ROLES | {Role.SECURITY},
     "org.edit": {Role.DISPATCHER},
     "calendar.edit": {Role.DISPATCHER},
+    # appeals
+    "appeals.submit_own": {Role.ENTERPRISE},
+    "appeals.file": {Role.DISPATCHER},
+    "appeals.dispatch": {Role.DISPATCHER},
+    "appeals.handle": {Role.HANDLER, Role.HEAD},
+    "appeals.approve_extension": {Role.HEAD, Role.DISPATCHER},
+    "appeals.supervise": {Role.LEADER, Role.DISPATCHER},
+    "appeals.view_all": {Role.DISPATCHER, Role.LEADER},
     # platform
     "audit.read": {Role.AUDITOR},
     "accounts.manage": {Role.SECURITY},

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AppealsConfig(AppConfig):
+    name = "yingshang.appeals"
+    label = "appeals"
+    verbose_name = "企业诉求直通车"
+
+    def ready(self) -> None:
+        from yingshang.core import workdays
+
+        from . import services
+
+        workdays.register_recompute(services.appeal_recompute_provisional)

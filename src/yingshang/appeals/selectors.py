@@ -1,0 +1,82 @@
+"""Reads of appeals, scoped: the office and leaders see all; a department sees the appeals it
+leads or assists on; an enterprise only its own, never internal notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from yingshang.core import workdays
+from yingshang.core.errors import NotFound, NotPermitted
+from yingshang.core.models import Role, User
+from yingshang.core.permissions import can
+
+from .models import Appeal, AppealEvent
+
+S = Appeal.Status
+
+
+def appeal_list(*, actor: User, status: str = "", q: str = "", department: str = "", category: str = "",
+                channel: str = "", overdue: str = "") -> QuerySet[Appeal]:
+    if can(actor, "appeals.view_all"):
+        qs = Appeal.objects.all()
+    elif actor.role == Role.ENTERPRISE and actor.enterprise_id:
+        qs = Appeal.objects.filter(enterprise_id=actor.enterprise_id)
+    elif can(actor, "appeals.handle") and actor.department_id:
+        qs = Appeal.objects.filter(Q(lead_department_id=actor.department_id) | Q(assists__department_id=actor.department_id)).distinct()
+    else:
+        raise NotPermitted("您无权查看诉求", "you may not view appeals")
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(title__contains=q) | Q(number=q.strip().upper()) | Q(enterprise__name__contains=q))
+    if department:
+        qs = qs.filter(lead_department_id=department)
+    if category:
+        qs = qs.filter(category_id=category)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if overdue == "1":
+        qs = qs.filter(status__in=[S.DISPATCHED, S.HANDLING], resolve_due__lt=timezone.localdate())
+    return qs.select_related("enterprise", "category", "lead_department", "handler").order_by("-created_at", "-id")
+
+
+def appeal_get(*, actor: User, pk: int) -> Appeal:
+    appeal = Appeal.objects.select_related("enterprise", "category", "lead_department", "handler",
+                                           "responsible_leader", "commissioner", "merged_into").filter(pk=pk).first()
+    if appeal is None:
+        raise NotFound("诉求不存在", "no such appeal")
+    if can(actor, "appeals.view_all"):
+        return appeal
+    if actor.role == Role.ENTERPRISE:
+        if actor.enterprise_id == appeal.enterprise_id:
+            return appeal
+        raise NotPermitted("只能查看本企业的诉求", "you can only see your own enterprise's appeals")
+    if can(actor, "appeals.handle") and actor.department_id and (
+        appeal.lead_department_id == actor.department_id
+        or appeal.assists.filter(department_id=actor.department_id).exists()
+        or appeal.events.filter(kind=AppealEvent.Kind.RETURN, department_id=actor.department_id).exists()
+    ):
+        return appeal
+    raise NotPermitted("该诉求不属于本部门", "this appeal is not your department's")
+
+
+def appeal_timeline(*, actor: User, appeal: Appeal) -> QuerySet[AppealEvent]:
+    qs = appeal.events.select_related("actor", "department").order_by("at", "id")
+    if actor.role == Role.ENTERPRISE:
+        qs = qs.filter(internal=False)
+    return qs
+
+
+def warning_level(appeal: Appeal, today: dt.date | None = None) -> str:
+    """green / yellow (≤ APPEAL_WARN_DAYS working days left) / red (overdue) for open appeals."""
+    if appeal.status not in (S.DISPATCHED, S.HANDLING) or appeal.resolve_due is None:
+        return ""
+    today = today or timezone.localdate()
+    if today > appeal.resolve_due:
+        return "red"
+    left, _ = workdays.between(today, appeal.resolve_due)
+    return "yellow" if left <= settings.APPEAL_WARN_DAYS else "green"

@@ -1,0 +1,508 @@
+"""Every state change of an appeal: one function, one transaction, permission first, an
+``AppealEvent`` row and an audit record written in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from yingshang.core import workdays
+from yingshang.core.audit import audit_record
+from yingshang.core.errors import Conflict, NotPermitted, ValidationFailed
+from yingshang.core.models import Department, Role, User
+from yingshang.core.permissions import can, require
+from yingshang.core.services import notify
+from yingshang.enterprises.models import Enterprise
+
+from .models import Appeal, AppealAssist, AppealEvent, Category, Channel, Extension, Meeting, SupervisionOrder
+
+S = Appeal.Status
+OPEN_STATUSES = [S.DISPATCHED, S.HANDLING]
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _event(appeal: Appeal, kind: str, actor: User | None, *, frm: str = "", text: str = "",
+           internal: bool = False, department: Department | None = None, **data: Any) -> AppealEvent:
+    ev = AppealEvent.objects.create(
+        appeal=appeal, kind=kind, from_status=frm, to_status=appeal.status, actor=actor, at=timezone.now(),
+        text=text, internal=internal, department=department or (actor.department if actor else None),
+        data={k: (str(v) if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in data.items()},
+    )
+    audit_record(actor=actor, action=f"appeal.{kind}", obj=appeal, object_repr=appeal.number,
+                 after={"status": appeal.status, "from": frm, **ev.data})
+    return ev
+
+
+def _wrong_state(appeal: Appeal, action: str) -> Conflict:
+    return Conflict(f"诉求当前状态为「{appeal.get_status_display()}」，不能{action}",
+                    f"the appeal is {appeal.status}; cannot {action}", field="status")
+
+
+def _lock(appeal: Appeal) -> Appeal:
+    return Appeal.objects.select_for_update().get(pk=appeal.pk)
+
+
+def _require_lead(actor: User, appeal: Appeal) -> None:
+    require(actor, "appeals.handle")
+    if actor.department_id is None or actor.department_id != appeal.lead_department_id:
+        raise NotPermitted("只有主办部门可以办理该诉求", "only the lead department handles this appeal")
+
+
+def _clean_text(value: str, field: str, label: str, max_len: int = 5000, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(f"{label}不能为空", f"{field} is required", field=field)
+    if len(value) > max_len:
+        raise ValidationFailed(f"{label}超过 {max_len} 字", f"{field} longer than {max_len} characters", field=field)
+    return value
+
+
+# ------------------------------------------------------------------------------------------- intake
+
+
+@transaction.atomic
+def appeal_submit(
+    *, actor: User, enterprise: Enterprise, category: Category, title: str, content: str, channel: str,
+    contact_name: str, contact_phone: str, urgency: str = Appeal.Urgency.NORMAL, show_name: bool = False,
+    caller: str = "", meeting: Meeting | None = None, external_system: str = "", external_id: str = "",
+    attachments: list[Any] | None = None,
+) -> Appeal:
+    """An enterprise raises an appeal on the portal; the office files one for a caller (hotline,
+    liaison group, visit, meeting); another system pushes one through the API with its external id
+    (the same id twice gives the same appeal)."""
+    if actor.role == Role.ENTERPRISE:
+        require(actor, "appeals.submit_own")
+        if actor.enterprise_id != enterprise.pk:
+            raise NotPermitted("只能为本企业提交诉求", "you can only raise appeals for your own enterprise",
+                               field="enterprise")
+        channel = Channel.PORTAL
+    else:
+        require(actor, "appeals.file")
+        if channel == Channel.PORTAL:
+            raise ValidationFailed("工作人员代录请选择实际渠道", "choose the channel the appeal came through",
+                                   field="channel")
+    if channel not in Channel.values:
+        raise ValidationFailed(f"未知渠道 {channel}", f"unknown channel {channel}", field="channel")
+    if urgency not in Appeal.Urgency.values:
+        raise ValidationFailed("紧急程度无效", "invalid urgency", field="urgency")
+    if channel == Channel.MEETING and meeting is None:
+        raise ValidationFailed("座谈会议渠道须关联会议记录", "a meeting appeal needs its meeting", field="meeting")
+    if not category.active:
+        raise ValidationFailed("该分类已停用", "this category is no longer in use", field="category")
+    if enterprise.status != Enterprise.Status.ACTIVE:
+        raise ValidationFailed("该市场主体已注销", "the enterprise is closed", field="enterprise")
+    external_id = (external_id or "").strip()
+    if external_id:
+        existing = Appeal.objects.filter(external_system=external_system, external_id=external_id).first()
+        if existing:
+            return existing
+    appeal = Appeal(
+        enterprise=enterprise, category=category, channel=channel, urgency=urgency, show_name=show_name,
+        title=_clean_text(title, "title", "标题", 200), content=_clean_text(content, "content", "诉求内容"),
+        contact_name=_clean_text(contact_name, "contact_name", "联系人", 50),
+        contact_phone=_clean_text(contact_phone, "contact_phone", "联系电话", 20),
+        caller=(caller or "").strip()[:50], meeting=meeting, external_system=external_system[:30],
+        external_id=external_id[:64], filed_by=actor, number="pending",
+    )
+    try:
+        with transaction.atomic():
+            appeal.save()
+    except IntegrityError:  # the same external id pushed twice at the same moment
+        existing = Appeal.objects.filter(external_system=external_system, external_id=external_id).first()
+        if existing:
+            return existing
+        raise
+    appeal.number = f"SQ{timezone.localdate():%Y%m%d}{appeal.pk:06d}"
+    appeal.save(update_fields=["number"])
+    if attachments:
+        appeal.attachments.set(attachments)
+    _event(appeal, AppealEvent.Kind.SUBMIT, actor, channel=channel, caller=caller)
+    dispatchers = list(User.objects.filter(role=Role.DISPATCHER, is_active=True))
+    transaction.on_commit(lambda: _notify_later(dispatchers, f"新诉求待派单：{appeal.title}", appeal))
+    return appeal
+
+
+def _notify_later(users: list[User], title: str, appeal: Appeal) -> None:
+    with transaction.atomic():
+        notify(recipients=users, title=title, body=f"{appeal.number} {appeal.enterprise.name}",
+               url=f"/appeals/{appeal.pk}/")
+
+
+@transaction.atomic
+def meeting_record(*, actor: User, kind: str, title: str, held_on: dt.date, host: str = "") -> Meeting:
+    require(actor, "appeals.file")
+    if kind not in Meeting.Kind.values:
+        raise ValidationFailed("会议类型无效", "invalid meeting kind", field="kind")
+    m = Meeting.objects.create(kind=kind, title=_clean_text(title, "title", "会议名称", 200), held_on=held_on,
+                               host=host[:100], recorded_by=actor)
+    audit_record(actor=actor, action="meeting.record", obj=m, object_repr=m.title, after={"kind": kind})
+    return m
+
+
+# ------------------------------------------------------------------------------------------- dispatch
+
+
+def _deadlines(appeal: Appeal, start: dt.date) -> None:
+    sign = workdays.add(start, settings.APPEAL_SIGN_DAYS)
+    contact = workdays.add(start, 0 if appeal.urgency == Appeal.Urgency.URGENT else settings.APPEAL_CONTACT_DAYS)
+    resolve = workdays.add(start, appeal.resolve_days)
+    appeal.sign_due, appeal.contact_due, appeal.resolve_due = sign.date, contact.date, resolve.date
+    appeal.due_provisional = sign.provisional or contact.provisional or resolve.provisional
+
+
+@transaction.atomic
+def appeal_dispatch(*, actor: User, appeal: Appeal, lead: Department, assists: list[Department] | None = None,
+                    leader: User | None = None, commissioner: User | None = None) -> Appeal:
+    """1 + 1 + N: a responsible leader, a service commissioner, one lead department and any
+    assisting departments.  Starts the sign-for, contact and resolution clocks."""
+    require(actor, "appeals.dispatch")
+    appeal = _lock(appeal)
+    if appeal.status not in (S.SUBMITTED, S.RETURNED):
+        raise _wrong_state(appeal, "派单")
+    assists = [d for d in (assists or []) if d.pk != lead.pk]
+    if leader is not None and leader.role != Role.LEADER:
+        raise ValidationFailed("责任领导须为县领导账号", "the responsible leader must be a leader", field="leader")
+    frm = appeal.status
+    appeal.lead_department = lead
+    appeal.responsible_leader = leader
+    appeal.commissioner = commissioner
+    appeal.handler = None
+    appeal.status = S.DISPATCHED
+    appeal.dispatched_at = timezone.now()
+    appeal.resolve_days = (appeal.category.resolve_days_urgent if appeal.urgency == Appeal.Urgency.URGENT
+                           else appeal.category.resolve_days)
+    _deadlines(appeal, _today())
+    appeal.version = F("version") + 1
+    appeal.save()
+    appeal.refresh_from_db()
+    AppealAssist.objects.filter(appeal=appeal).exclude(department__in=assists).delete()
+    for d in assists:
+        AppealAssist.objects.get_or_create(appeal=appeal, department=d)
+    _event(appeal, AppealEvent.Kind.DISPATCH, actor, frm=frm, lead=lead.name, assists=[d.name for d in assists],
+           sign_due=appeal.sign_due, resolve_due=appeal.resolve_due, provisional=appeal.due_provisional)
+    staff = list(User.objects.filter(department__in=[lead, *assists], role__in=[Role.HANDLER, Role.HEAD],
+                                     is_active=True))
+    transaction.on_commit(lambda: _notify_later(staff, f"新派诉求：{appeal.title}（{appeal.sign_due} 前签收）", appeal))
+    return appeal
+
+
+@transaction.atomic
+def appeal_return(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """The lead department returns a mis-dispatched appeal, with a reason, within the return limit."""
+    _require_lead(actor, appeal)
+    appeal = _lock(appeal)
+    if appeal.status != S.DISPATCHED:
+        raise _wrong_state(appeal, "退回")
+    reason = _clean_text(reason, "reason", "退回理由", 1000)
+    limit = workdays.add(timezone.localtime(appeal.dispatched_at).date(), settings.APPEAL_RETURN_DAYS).date
+    if _today() > limit:
+        raise Conflict(f"已超过退回时限（{limit}），请签收办理或申请协调",
+                       f"the return limit ({limit}) has passed", field="status")
+    frm = appeal.status
+    dept = appeal.lead_department
+    appeal.status = S.RETURNED
+    appeal.lead_department = None
+    appeal.return_count += 1
+    appeal.sign_due = appeal.contact_due = appeal.resolve_due = None
+    appeal.save()
+    _event(appeal, AppealEvent.Kind.RETURN, actor, frm=frm, text=reason, department=dept)
+    return appeal
+
+
+@transaction.atomic
+def appeal_sign(*, actor: User, appeal: Appeal) -> Appeal:
+    """Sign for an appeal.  A conditional update: when two handlers sign at once, one wins and the
+    other is told who signed."""
+    _require_lead(actor, appeal)
+    now = timezone.now()
+    won = Appeal.objects.filter(pk=appeal.pk, status=S.DISPATCHED, lead_department=actor.department_id).update(
+        status=S.HANDLING, handler=actor, signed_at=now, version=F("version") + 1, updated_at=now)
+    appeal = Appeal.objects.select_related("handler").get(pk=appeal.pk)
+    if not won:
+        if appeal.status == S.HANDLING and appeal.handler:
+            raise Conflict(f"该诉求已由 {appeal.handler.display_name} 签收", "already signed by a colleague",
+                           field="status")
+        raise _wrong_state(appeal, "签收")
+    _event(appeal, AppealEvent.Kind.SIGN, actor, frm=S.DISPATCHED, on_time=now.date() <= appeal.sign_due)
+    return appeal
+
+
+@transaction.atomic
+def appeal_contact(*, actor: User, appeal: Appeal, note: str) -> Appeal:
+    _require_lead(actor, appeal)
+    appeal = _lock(appeal)
+    if appeal.status != S.HANDLING:
+        raise _wrong_state(appeal, "登记联系")
+    note = _clean_text(note, "note", "联系情况", 2000)
+    first = appeal.contacted_at is None
+    if first:
+        appeal.contacted_at = timezone.now()
+        appeal.save(update_fields=["contacted_at", "updated_at"])
+    _event(appeal, AppealEvent.Kind.CONTACT, actor, frm=appeal.status, text=note, first=first,
+           on_time=_today() <= appeal.contact_due if first else None)
+    return appeal
+
+
+@transaction.atomic
+def appeal_assist_opinion(*, actor: User, appeal: Appeal, text: str) -> AppealAssist:
+    require(actor, "appeals.handle")
+    row = AppealAssist.objects.select_for_update().filter(appeal=appeal, department_id=actor.department_id).first()
+    if row is None:
+        raise NotPermitted("本部门不是该诉求的协办部门", "your department does not assist on this appeal")
+    if appeal.status not in (S.DISPATCHED, S.HANDLING):
+        raise _wrong_state(appeal, "提交协办意见")
+    row.opinion = _clean_text(text, "text", "协办意见", 5000)
+    row.opinion_at, row.opinion_by = timezone.now(), actor
+    row.save()
+    _event(appeal, AppealEvent.Kind.ASSIST_OPINION, actor, frm=appeal.status, text=row.opinion, internal=True)
+    return row
+
+
+# ------------------------------------------------------------------------------------------- extensions
+
+
+@transaction.atomic
+def appeal_extension_request(*, actor: User, appeal: Appeal, days: int, reason: str) -> Extension:
+    _require_lead(actor, appeal)
+    appeal = _lock(appeal)
+    if appeal.status != S.HANDLING:
+        raise _wrong_state(appeal, "申请延期")
+    if not 1 <= days <= settings.APPEAL_EXTENSION_MAX_DAYS:
+        raise ValidationFailed(f"延期天数须为 1–{settings.APPEAL_EXTENSION_MAX_DAYS} 个工作日",
+                               f"extension must be 1-{settings.APPEAL_EXTENSION_MAX_DAYS} working days", field="days")
+    if appeal.resolve_due and _today() > appeal.resolve_due:
+        raise Conflict("已超过办结期限，不能再申请延期", "the deadline has passed: no extension can be asked",
+                       field="status")
+    if appeal.extensions.filter(status=Extension.Status.PENDING).exists():
+        raise Conflict("已有待审批的延期申请", "an extension request is already pending", field="status")
+    ext = Extension.objects.create(appeal=appeal, days=days, reason=_clean_text(reason, "reason", "延期理由", 2000),
+                                   requested_by=actor)
+    _event(appeal, AppealEvent.Kind.EXTENSION_REQUEST, actor, frm=appeal.status, text=ext.reason, days=days,
+           internal=True)
+    return ext
+
+
+@transaction.atomic
+def appeal_extension_decide(*, actor: User, extension: Extension, approve: bool, note: str = "") -> Extension:
+    require(actor, "appeals.approve_extension")
+    ext = Extension.objects.select_for_update().get(pk=extension.pk)
+    appeal = _lock(ext.appeal)
+    if actor.role == Role.HEAD and actor.department_id != appeal.lead_department_id:
+        raise NotPermitted("只能审批本部门的延期申请", "only the lead department's head decides")
+    if ext.status != Extension.Status.PENDING:
+        raise Conflict("该延期申请已处理", "this request was already decided", field="status")
+    ext.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED
+    ext.decided_by, ext.decided_at, ext.decision_note = actor, timezone.now(), note.strip()[:2000]
+    ext.save()
+    old_due = appeal.resolve_due
+    if approve:
+        appeal.resolve_days += ext.days
+        due = workdays.add(appeal.resolve_due, ext.days)
+        appeal.resolve_due = due.date
+        appeal.due_provisional = appeal.due_provisional or due.provisional
+        appeal.save(update_fields=["resolve_days", "resolve_due", "due_provisional", "updated_at"])
+    _event(appeal, AppealEvent.Kind.EXTENSION_DECISION, actor, frm=appeal.status, text=ext.decision_note,
+           approved=approve, days=ext.days, old_due=old_due, new_due=appeal.resolve_due, internal=True)
+    return ext
+
+
+# ------------------------------------------------------------------------------------------- answer
+
+
+@transaction.atomic
+def appeal_reply(*, actor: User, appeal: Appeal, result: str, reply: str, explanation: str = "") -> Appeal:
+    """The lead department answers: 已解决 / 部分解决 / 无法解决 (the last two explained)."""
+    _require_lead(actor, appeal)
+    appeal = _lock(appeal)
+    if appeal.status != S.HANDLING:
+        raise _wrong_state(appeal, "答复")
+    if result not in Appeal.Result.values:
+        raise ValidationFailed("办理结果应为 已解决/部分解决/无法解决", "result must be resolved/partial/unresolved",
+                               field="result")
+    explanation = (explanation or "").strip()
+    if result != Appeal.Result.RESOLVED and not explanation:
+        raise ValidationFailed("部分解决或无法解决须说明法律依据和已做工作",
+                               "partial or unresolved needs the legal basis and what else was done", field="explanation")
+    frm = appeal.status
+    appeal.result, appeal.reply, appeal.explanation = result, _clean_text(reply, "reply", "答复内容"), explanation
+    appeal.status = S.REPLIED
+    appeal.replied_at = timezone.now()
+    appeal.rate_due = workdays.add(_today(), settings.APPEAL_RATE_DAYS).date
+    appeal.save()
+    on_time = appeal.resolve_due is None or _today() <= appeal.resolve_due
+    _event(appeal, AppealEvent.Kind.REPLY, actor, frm=frm, text=appeal.reply, result=result, on_time=on_time)
+    for dup in appeal.merged.all():  # merged appeals share one answer
+        dup.result, dup.reply, dup.explanation, dup.replied_at = appeal.result, appeal.reply, explanation, appeal.replied_at
+        dup.save(update_fields=["result", "reply", "explanation", "replied_at", "updated_at"])
+    users = list(User.objects.filter(enterprise=appeal.enterprise, is_active=True))
+    transaction.on_commit(lambda: _notify_later(users, f"您的诉求已答复，请评价：{appeal.title}", appeal))
+    return appeal
+
+
+@transaction.atomic
+def appeal_rate(*, actor: User, appeal: Appeal, rating: str, comment: str = "") -> Appeal:
+    """The enterprise confirms and rates.  不满意 goes to the office's review, which may reopen the
+    appeal once."""
+    if actor.role != Role.ENTERPRISE or actor.enterprise_id != appeal.enterprise_id:
+        raise NotPermitted("只有提出诉求的企业可以评价", "only the enterprise that raised it can rate")
+    appeal = _lock(appeal)
+    if appeal.status != S.REPLIED:
+        raise _wrong_state(appeal, "评价")
+    if rating not in (Appeal.Rating.SATISFIED, Appeal.Rating.BASIC, Appeal.Rating.UNSATISFIED):
+        raise ValidationFailed("评价应为 满意/基本满意/不满意", "rating must be satisfied/basic/unsatisfied", field="rating")
+    frm = appeal.status
+    appeal.rating, appeal.rating_comment, appeal.rated_at = rating, comment.strip()[:2000], timezone.now()
+    if rating == Appeal.Rating.UNSATISFIED and appeal.reopen_count == 0:
+        appeal.status = S.REVIEW
+    else:
+        appeal.status = S.CLOSED
+        appeal.closed_at = timezone.now()
+    appeal.save()
+    _event(appeal, AppealEvent.Kind.RATE, actor, frm=frm, text=appeal.rating_comment, rating=rating)
+    return appeal
+
+
+@transaction.atomic
+def appeal_review(*, actor: User, appeal: Appeal, reopen: bool, note: str) -> Appeal:
+    """The office reviews an unsatisfied rating: reopen for re-handling (once) or close."""
+    require(actor, "appeals.dispatch")
+    appeal = _lock(appeal)
+    if appeal.status != S.REVIEW:
+        raise _wrong_state(appeal, "复核")
+    note = _clean_text(note, "note", "复核意见", 2000)
+    frm = appeal.status
+    if reopen:
+        appeal.status = S.HANDLING
+        appeal.reopen_count += 1
+        appeal.result = ""
+        appeal.rating = ""
+        appeal.rated_at = None
+        due = workdays.add(_today(), appeal.resolve_days)
+        appeal.resolve_due, appeal.due_provisional = due.date, due.provisional
+        appeal.overdue_at = appeal.escalated_at = None
+        kind = AppealEvent.Kind.REOPEN
+    else:
+        appeal.status = S.CLOSED
+        appeal.closed_at = timezone.now()
+        kind = AppealEvent.Kind.REVIEW_CLOSE
+    appeal.save()
+    _event(appeal, kind, actor, frm=frm, text=note, resolve_due=appeal.resolve_due)
+    return appeal
+
+
+# ------------------------------------------------------------------------------------------- oversight
+
+
+@transaction.atomic
+def appeal_supervise(*, actor: User, appeal: Appeal, instruction: str, days: int) -> SupervisionOrder:
+    require(actor, "appeals.supervise")
+    if appeal.status not in (S.DISPATCHED, S.HANDLING, S.RETURNED, S.SUBMITTED):
+        raise _wrong_state(appeal, "督办")
+    if not 0 <= days <= 30:
+        raise ValidationFailed("督办期限须为 0–30 个工作日", "the order's limit must be 0-30 working days", field="days")
+    order = SupervisionOrder.objects.create(appeal=appeal, issued_by=actor, due=workdays.add(_today(), days).date,
+                                            instruction=_clean_text(instruction, "instruction", "督办要求", 2000))
+    _event(appeal, AppealEvent.Kind.SUPERVISE, actor, frm=appeal.status, text=order.instruction, due=order.due,
+           internal=True)
+    staff = list(User.objects.filter(department=appeal.lead_department, is_active=True)) if appeal.lead_department else []
+    transaction.on_commit(lambda: _notify_later(staff, f"领导督办：{appeal.title}（{order.due} 前）", appeal))
+    return order
+
+
+@transaction.atomic
+def appeal_follow_up(*, actor: User, appeal: Appeal, text: str) -> AppealEvent:
+    """回访 by the office after closure."""
+    require(actor, "appeals.dispatch")
+    if appeal.status not in (S.CLOSED, S.REPLIED):
+        raise _wrong_state(appeal, "回访")
+    return _event(appeal, AppealEvent.Kind.FOLLOW_UP, actor, frm=appeal.status,
+                  text=_clean_text(text, "text", "回访情况", 2000))
+
+
+@transaction.atomic
+def appeal_merge(*, actor: User, duplicate: Appeal, into: Appeal) -> Appeal:
+    """Merge a duplicate into another appeal of the same enterprise; they share one answer."""
+    require(actor, "appeals.dispatch")
+    duplicate = _lock(duplicate)
+    if duplicate.pk == into.pk or duplicate.enterprise_id != into.enterprise_id:
+        raise ValidationFailed("只能合并同一企业的不同诉求", "only another appeal of the same enterprise can be merged",
+                               field="into")
+    if duplicate.status not in (S.SUBMITTED, S.RETURNED) or into.status in (S.MERGED, S.CLOSED):
+        raise _wrong_state(duplicate, "合并")
+    frm = duplicate.status
+    duplicate.status, duplicate.merged_into = S.MERGED, into
+    duplicate.save()
+    _event(duplicate, AppealEvent.Kind.MERGE, actor, frm=frm, into=into.number)
+    return duplicate
+
+
+def appeal_sweep(*, today: dt.date | None = None) -> dict[str, int]:
+    """Mark overdue appeals, escalate those overdue for long, close unrated replies.  Each row is
+    claimed by a conditional UPDATE, so several workers running the sweep never act twice."""
+    today = today or _today()
+    now = timezone.now()
+    counts = {"overdue": 0, "escalated": 0, "closed_unrated": 0}
+    for pk in list(Appeal.objects.filter(status__in=OPEN_STATUSES, resolve_due__lt=today, overdue_at__isnull=True)
+                   .values_list("pk", flat=True)):
+        with transaction.atomic():
+            if not Appeal.objects.filter(pk=pk, overdue_at__isnull=True, status__in=OPEN_STATUSES).update(overdue_at=now):
+                continue
+            appeal = Appeal.objects.select_related("lead_department", "handler", "responsible_leader").get(pk=pk)
+            _event(appeal, AppealEvent.Kind.OVERDUE, None, frm=appeal.status, resolve_due=appeal.resolve_due,
+                   internal=True)
+            people = [u for u in [appeal.handler, appeal.responsible_leader] if u]
+            people += list(User.objects.filter(department=appeal.lead_department, role=Role.HEAD, is_active=True))
+            if not appeal.handler:
+                people += list(User.objects.filter(department=appeal.lead_department, role=Role.HANDLER, is_active=True))
+            transaction.on_commit(lambda p=people, a=appeal: _notify_later(p, f"诉求已超期：{a.title}", a))
+            counts["overdue"] += 1
+    for pk in list(Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False, escalated_at__isnull=True)
+                   .values_list("pk", flat=True)):
+        appeal = Appeal.objects.get(pk=pk)
+        if workdays.between(appeal.resolve_due, today)[0] <= settings.APPEAL_ESCALATE_DAYS:
+            continue
+        with transaction.atomic():
+            if not Appeal.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
+                continue
+            appeal.refresh_from_db()
+            _event(appeal, AppealEvent.Kind.ESCALATE, None, frm=appeal.status, internal=True)
+            people = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True))
+            transaction.on_commit(lambda p=people, a=appeal: _notify_later(p, f"超期诉求升级督办：{a.title}", a))
+            counts["escalated"] += 1
+    for pk in list(Appeal.objects.filter(status=S.REPLIED, rate_due__lt=today).values_list("pk", flat=True)):
+        with transaction.atomic():
+            if not Appeal.objects.filter(pk=pk, status=S.REPLIED).update(
+                    status=S.CLOSED, rating=Appeal.Rating.UNRATED, closed_at=now):
+                continue
+            appeal = Appeal.objects.get(pk=pk)
+            _event(appeal, AppealEvent.Kind.CLOSE_UNRATED, None, frm=S.REPLIED)
+            counts["closed_unrated"] += 1
+    return counts
+
+
+def appeal_recompute_provisional(year: int) -> int:
+    """Called when a year's official calendar is entered: recompute every open appeal's deadlines
+    that were computed on the provisional calendar."""
+    n = 0
+    for appeal in Appeal.objects.select_for_update().filter(due_provisional=True, status__in=OPEN_STATUSES):
+        if appeal.dispatched_at is None:
+            continue
+        before = (appeal.sign_due, appeal.contact_due, appeal.resolve_due)
+        _deadlines(appeal, timezone.localtime(appeal.dispatched_at).date())
+        appeal.save(update_fields=["sign_due", "contact_due", "resolve_due", "due_provisional", "updated_at"])
+        _event(appeal, AppealEvent.Kind.RECOMPUTE, None, frm=appeal.status, year=year,
+               before=[str(d) for d in before], internal=True, resolve_due=appeal.resolve_due)
+        n += 1
+    return n
+
+
+def can_see_internal(actor: User) -> bool:
+    return actor.role != Role.ENTERPRISE and can(actor, "appeals.handle") or can(actor, "appeals.view_all")
