@@ -15,7 +15,7 @@ from yingshang.core import workdays
 from yingshang.core.audit import audit_record
 from yingshang.core.errors import Conflict, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
-from yingshang.core.permissions import can, require
+from yingshang.core.permissions import require
 from yingshang.core.services import notify
 from yingshang.enterprises.models import Enterprise
 
@@ -503,6 +503,3 @@ def appeal_recompute_provisional(year: int) -> int:
         n += 1
     return n
 
-
-def can_see_internal(actor: User) -> bool:
-    return actor.role != Role.ENTERPRISE and can(actor, "appeals.handle") or can(actor, "appeals.view_all")
