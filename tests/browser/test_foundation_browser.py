@@ -102,7 +102,8 @@ def test_enterprise_user_on_a_phone(phone_page):
 def test_english_switch(page):
     build_county()
     log_in(page, "dispatcher", PASSWORD)
-    page.select_option("select[name=language]", "en")
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").first.inner_text().strip() == "Business Environment Office"
     assert "Enterprises" in page.inner_text("nav")

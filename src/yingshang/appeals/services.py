@@ -99,18 +99,23 @@ def appeal_submit(
         raise ValidationFailed("该分类已停用", "this category is no longer in use", field="category")
     if enterprise.status != Enterprise.Status.ACTIVE:
         raise ValidationFailed("该市场主体已注销", "the enterprise is closed", field="enterprise")
-    external_id = (external_id or "").strip()
+    external_system, external_id = (external_system or "").strip(), (external_id or "").strip()
+    if len(external_system) > 30 or len(external_id) > 64:
+        raise ValidationFailed("外部系统或外部编号过长", "external system/id too long", field="external_id")
     if external_id:
         existing = Appeal.objects.filter(external_system=external_system, external_id=external_id).first()
         if existing:
+            if existing.enterprise_id != enterprise.pk:
+                raise Conflict("该外部编号已用于另一企业的诉求", "this external id belongs to another enterprise's appeal",
+                               field="external_id")
             return existing
     appeal = Appeal(
         enterprise=enterprise, category=category, channel=channel, urgency=urgency, show_name=show_name,
         title=_clean_text(title, "title", "标题", 200), content=_clean_text(content, "content", "诉求内容"),
         contact_name=_clean_text(contact_name, "contact_name", "联系人", 50),
         contact_phone=_clean_text(contact_phone, "contact_phone", "联系电话", 20),
-        caller=(caller or "").strip()[:50], meeting=meeting, external_system=external_system[:30],
-        external_id=external_id[:64], filed_by=actor, number="pending",
+        caller=(caller or "").strip()[:50], meeting=meeting, external_system=external_system,
+        external_id=external_id, filed_by=actor, number="pending",
     )
     try:
         with transaction.atomic():
@@ -231,7 +236,7 @@ def appeal_sign(*, actor: User, appeal: Appeal) -> Appeal:
             raise Conflict(f"该诉求已由 {appeal.handler.display_name} 签收", "already signed by a colleague",
                            field="status")
         raise _wrong_state(appeal, "签收")
-    _event(appeal, AppealEvent.Kind.SIGN, actor, frm=S.DISPATCHED, on_time=now.date() <= appeal.sign_due)
+    _event(appeal, AppealEvent.Kind.SIGN, actor, frm=S.DISPATCHED, on_time=_today() <= appeal.sign_due)
     return appeal
 
 
