@@ -76,8 +76,10 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "http_error", str(exc), str(exc), None)
 
 
+from yingshang.appeals.api import router as appeals_router  # noqa: E402
 from yingshang.core.api import router as core_router  # noqa: E402
 from yingshang.enterprises.api import router as enterprises_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/enterprises", enterprises_router)
+api.add_router("/appeals", appeals_router)
