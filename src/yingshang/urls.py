@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("enterprises/", include("yingshang.enterprises.urls")),
+    path("appeals/", include("yingshang.appeals.urls")),
     path("", include("yingshang.core.urls")),
 ]
 if settings.DEBUG:

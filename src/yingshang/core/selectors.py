@@ -14,6 +14,8 @@ from .permissions import can, require
 
 def navigation_for(user: User) -> dict[str, object]:
     items: list[tuple[str, str]] = [(_("首页"), reverse("core:home"))]
+    if can(user, "appeals.view_all") or can(user, "appeals.handle") or user.role == Role.ENTERPRISE:
+        items.append((_("诉求"), reverse("appeals:list")))
     if can(user, "enterprises.view_all"):
         items.append((_("市场主体"), reverse("enterprises:list")))
     if can(user, "enterprises.import"):
