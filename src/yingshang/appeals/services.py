@@ -121,7 +121,8 @@ def appeal_submit(
         with transaction.atomic():
             appeal.save()
     except IntegrityError:  # the same external id pushed twice at the same moment
-        existing = Appeal.objects.filter(external_system=external_system, external_id=external_id).first()
+        existing = external_id and Appeal.objects.filter(external_system=external_system,
+                                                         external_id=external_id).first()
         if existing:
             return existing
         raise
@@ -304,6 +305,8 @@ def appeal_extension_decide(*, actor: User, extension: Extension, approve: bool,
         raise NotPermitted("只能审批本部门的延期申请", "only the lead department's head decides")
     if ext.status != Extension.Status.PENDING:
         raise Conflict("该延期申请已处理", "this request was already decided", field="status")
+    if appeal.status != S.HANDLING:
+        raise _wrong_state(appeal, "审批延期")
     ext.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED
     ext.decided_by, ext.decided_at, ext.decision_note = actor, timezone.now(), note.strip()[:2000]
     ext.save()
@@ -387,9 +390,9 @@ def appeal_review(*, actor: User, appeal: Appeal, reopen: bool, note: str) -> Ap
     if reopen:
         appeal.status = S.HANDLING
         appeal.reopen_count += 1
-        appeal.result = ""
-        appeal.rating = ""
-        appeal.rated_at = None
+        # the earlier answer and rating stay in the timeline (events); the appeal starts afresh
+        appeal.result = appeal.reply = appeal.explanation = appeal.rating = appeal.rating_comment = ""
+        appeal.rated_at = appeal.replied_at = appeal.rate_due = None
         due = workdays.add(_today(), appeal.resolve_days)
         appeal.resolve_due, appeal.due_provisional = due.date, due.provisional
         appeal.overdue_at = appeal.escalated_at = None

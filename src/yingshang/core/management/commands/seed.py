@@ -14,6 +14,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--enterprises", type=int, default=20000, help="市场主体数量 / number of market entities")
         parser.add_argument("--seed", type=int, default=2026, help="随机种子 / random seed (same seed, same county)")
+        parser.add_argument("--appeals", type=int, default=1500,
+                            help="一年的企业诉求历史条数，0 不生成 / appeals of history to simulate (0: none)")
         parser.add_argument("--if-empty", action="store_true",
                             help="演示县已存在时什么也不做 / do nothing when the demo county exists")
 
@@ -21,6 +23,8 @@ class Command(BaseCommand):
         n = opts["enterprises"]
         if n < 0:
             raise CommandError("--enterprises 不能为负 / must not be negative")
+        if opts["appeals"] < 0:
+            raise CommandError("--appeals 不能为负 / must not be negative")
         if Region.objects.filter(code=COUNTY[0]).exists():
             if opts["if_empty"]:
                 self.stdout.write(f"演示县 {COUNTY[1]}（{COUNTY[0]}）已存在，未做任何改动 / "
@@ -35,6 +39,13 @@ class Command(BaseCommand):
         except DemoCountyExists as exc:
             raise CommandError(str(exc)) from None
         elapsed = time.monotonic() - started
+        if opts["appeals"] and n:
+            from yingshang.appeals.demo import build_appeal_history
+
+            t0 = time.monotonic()
+            history = build_appeal_history(seed=opts["seed"], count=opts["appeals"], stdout=self.stdout)
+            self.stdout.write(f"诉求历史 appeals: {history.get('appeals', 0)}（用时 {time.monotonic() - t0:.1f} 秒）"
+                              f" {history.get('statuses', {})}")
 
         w = self.stdout.write
         w("")

@@ -1,0 +1,66 @@
+"""A year of simulated appeal history for the demo county."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from django.db import transaction
+
+from yingshang.appeals.demo import build_appeal_history
+from yingshang.appeals.models import Appeal, AppealEvent, Meeting
+from yingshang.core import workdays
+from yingshang.core.audit import audit_verify
+from yingshang.core.demo import build_demo_county
+
+TODAY = dt.date(2026, 6, 30)
+SEED = 5
+
+
+@pytest.fixture
+def history(db):  # type: ignore[no-untyped-def]
+    build_demo_county(enterprises=300, seed=SEED)
+    return build_appeal_history(seed=SEED, count=120, today=TODAY)
+
+
+def test_history_spans_the_life_of_an_appeal(history):
+    print("\nappeal history (120):", history)
+    assert history["appeals"] == 120
+    assert history["skipped_steps"] == {}
+    statuses = Counter(Appeal.objects.values_list("status", flat=True))
+    assert {"closed", "handling", "replied"} <= set(statuses), statuses
+    assert statuses["closed"] > 60
+    # every appeal has its timeline; every dispatched one a dispatch event
+    assert not Appeal.objects.filter(events__isnull=True).exists()
+    dispatched = Appeal.objects.exclude(status__in=["submitted", "merged"])
+    assert dispatched.filter(events__kind=AppealEvent.Kind.DISPATCH).distinct().count() == dispatched.count()
+    ratings = Counter(Appeal.objects.filter(status="closed").values_list("rating", flat=True))
+    assert ratings["unrated"] > 0 and ratings["satisfied"] > ratings["unsatisfied"]
+    assert Appeal.objects.filter(channel="12345").exclude(external_id="").exists()
+    assert Appeal.objects.filter(channel="meeting", meeting__isnull=False).exists()
+    assert Meeting.objects.exists()
+    assert Appeal.objects.filter(urgency="urgent").exists()
+    # dates are spread over the year and real: created in the past year, nothing after today
+    first = Appeal.objects.order_by("created_at").first().created_at.date()
+    assert first >= TODAY - dt.timedelta(days=366)
+    assert AppealEvent.objects.filter(at__date__gt=TODAY + dt.timedelta(days=1)).count() == 0
+    assert AppealEvent.objects.filter(kind=AppealEvent.Kind.CLOSE_UNRATED).exists()
+    assert audit_verify().ok
+
+
+def test_same_seed_same_history(db):
+    build_demo_county(enterprises=300, seed=SEED)
+
+    def titles() -> list[tuple[str, str, str]]:
+        return list(Appeal.objects.order_by("created_at", "id").values_list("title", "channel", "status"))
+
+    with transaction.atomic():
+        build_appeal_history(seed=SEED, count=60, today=TODAY)
+        first = titles()
+        transaction.set_rollback(True)
+    workdays.clear_cache()
+    assert Appeal.objects.count() == 0
+    build_appeal_history(seed=SEED, count=60, today=TODAY)
+    assert titles() == first
+    assert len(first) == 60
