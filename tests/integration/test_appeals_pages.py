@@ -292,3 +292,18 @@ def test_navigation_shows_appeals(appeal_county, client):
                         (c.inspector, False)):
         client.force_login(user)
         assert ('href="/appeals/"' in client.get("/").content.decode()) is shown, user.username
+
+
+def test_dispatcher_sees_suggestion_and_duplicate_hint(appeal_county, client):
+    from tests.conftest import submit_appeal
+
+    c = appeal_county
+    first = submit_appeal(c)
+    second = submit_appeal(c, title="园区厂房频繁停电", content="近一个月停电三次，影响生产，请协调供电公司。")
+    client.force_login(c.dispatcher)
+    page = client.get(f"/appeals/{second.pk}/").content.decode()
+    assert 'id="suggestion"' in page and "水电气" in page  # keyword rules while the history is small
+    assert 'id="duplicates"' in page and first.number in page
+    client.force_login(c.ent_user_a)
+    page = client.get(f"/appeals/{second.pk}/").content.decode()
+    assert 'id="suggestion"' not in page and 'id="duplicates"' not in page

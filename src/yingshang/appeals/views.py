@@ -232,7 +232,14 @@ def appeal_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         ctx["leaders"] = User.objects.filter(role=Role.LEADER, is_active=True).order_by("username")
         ctx["commissioners"] = User.objects.filter(role=Role.DISPATCHER, is_active=True).order_by("username")
         ctx["assist_ids"] = {a.department_id for a in appeal.assists.all()}
-        ctx["suggested"] = appeal.lead_department_id or appeal.category.default_department_id
+        from .duplicates import possible_duplicates
+        from .suggest import suggest
+
+        hint = suggest(f"{appeal.title} {appeal.content}")
+        ctx["suggestion"] = hint
+        top_dept = hint["departments"][0][0] if hint["departments"] else None
+        ctx["suggested"] = appeal.lead_department_id or top_dept or appeal.category.default_department_id
+        ctx["duplicates"] = possible_duplicates(appeal)
     if "merge" in allowed:
         ctx["merge_targets"] = (Appeal.objects.filter(enterprise_id=appeal.enterprise_id).exclude(pk=appeal.pk)
                                 .exclude(status__in=[S.MERGED, S.CLOSED]).order_by("-created_at")[:20])
