@@ -347,13 +347,3 @@ def test_page_through_the_url(built, login):
         resp = client.get("/appeals/figures/", {"group_by": "category", "from": "2026-03-01", "to": "2026-04-30",
                                                 "export": "rows", "key": str(cat("07").pk), "measure": "received"})
         assert len(list(_xlsx(resp).active.iter_rows(values_only=True))) == 1 + 5
-
-
-def test_working_day_counter_agrees_with_the_calendar(appeal_county):
-    from yingshang.appeals.figures import _WorkdayCounter
-    from yingshang.core import workdays
-
-    counter = _WorkdayCounter()
-    start = dt.date(2026, 9, 20)
-    for end in [start + dt.timedelta(days=n) for n in range(-40, 120, 3)]:
-        assert counter.between(start, end) == workdays.between(start, end)[0], end

@@ -141,3 +141,26 @@ def test_cli(capsys):
     assert out[2] == "2"
     assert out[3].startswith("2026 official")
     assert "2026-02-17 holiday 春节" in out
+
+
+def test_repeated_calls_cost_no_queries(django_assert_num_queries):
+    """Lists compute a deadline per row: once the years are loaded, no query per call."""
+    workdays.add(D(2026, 12, 30), 5)
+    with django_assert_num_queries(0):
+        for n in range(50):
+            workdays.add(D(2026, 11, 1) + dt.timedelta(days=n), 5)
+            workdays.between(D(2026, 11, 1), D(2026, 12, 31) + dt.timedelta(days=n % 7))
+
+
+def test_other_processes_changes_seen_after_recheck(monkeypatch):
+    workdays.add(D(2027, 1, 8), 1)  # provisional 2027 cached
+    # another process enters the official year: simulate by changing the rows behind the cache
+    from yingshang.core.models import CalendarDay
+
+    cy = CalendarYear.objects.get(year=2027)
+    CalendarDay.objects.create(date=D(2027, 1, 9), year=cy, kind="workday", name="调休")
+    cy.status = "official"
+    cy.save()
+    assert workdays.add(D(2027, 1, 8), 1).date == D(2027, 1, 11)  # still the cached calendar
+    monkeypatch.setattr(workdays, "RECHECK_SECONDS", 0.0)
+    assert workdays.add(D(2027, 1, 8), 1) == workdays.WorkdayResult(D(2027, 1, 9), False)

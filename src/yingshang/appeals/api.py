@@ -310,21 +310,13 @@ def _extension_out(ext: Extension) -> dict[str, Any]:
             "decided_by": _name(ext.decided_by), "decided_at": ext.decided_at, "decision_note": ext.decision_note}
 
 
-def _row(a: Appeal, warnings: dict[tuple[str, dt.date | None], str] | None = None) -> dict[str, Any]:
-    """``warnings`` memoises the level per (status, due date): each working-day count checks the
-    calendar's version stamp in the database, so a page would otherwise cost one query per row."""
-    key = (a.status, a.resolve_due)
-    if warnings is None or key not in warnings:
-        level = selectors.warning_level(a)
-        if warnings is None:
-            warnings = {}
-        warnings[key] = level
+def _row(a: Appeal) -> dict[str, Any]:
     return {"number": a.number, "title": a.title, "status": a.status, "status_label": a.get_status_display(),
             "enterprise_uscc": a.enterprise.uscc, "enterprise_name": a.enterprise.name,
             "category_code": a.category.code, "category_name": a.category.name, "channel": a.channel,
             "urgency": a.urgency, "lead_department_code": a.lead_department.code if a.lead_department else None,
             "lead_department_name": a.lead_department.name if a.lead_department else None,
-            "resolve_due": a.resolve_due, "warning": warnings[key], "created_at": a.created_at}
+            "resolve_due": a.resolve_due, "warning": selectors.warning_level(a), "created_at": a.created_at}
 
 
 def _detail(request: HttpRequest, number_or_appeal: str | Appeal) -> dict[str, Any]:
@@ -392,9 +384,8 @@ def appeal_list(request: HttpRequest, filters: Query[Filters]):  # type: ignore[
                                overdue=filters.overdue)
     start = (filters.page - 1) * filters.page_size
     rows = list(qs[start:start + filters.page_size])
-    warnings: dict[tuple[str, dt.date | None], str] = {}
     return {"count": qs.count(), "page": filters.page, "page_size": filters.page_size,
-            "results": [_row(a, warnings) for a in rows]}
+            "results": [_row(a) for a in rows]}
 
 
 @router.get("/{number}", response=AppealOut)

@@ -448,13 +448,6 @@ def build_appeal_history(*, seed: int = 2026, count: int = 1500, today: dt.date 
     def handler_of(dept: Any) -> Any:
         return staff[(dept.pk, Role.HANDLER)] if (dept.pk, Role.HANDLER) in staff else staff[(dept.pk, Role.HEAD)]
 
-    workday_cache: dict[dt.date, bool] = {}
-
-    def is_workday(day: dt.date) -> bool:
-        if day not in workday_cache:
-            workday_cache[day] = workdays.is_workday(day)
-        return workday_cache[day]
-
     dept_by_id = {d.pk: d for d in depts}
 
     def next_work_moment(after: dt.datetime, hours: float) -> dt.datetime:
@@ -464,7 +457,7 @@ def build_appeal_history(*, seed: int = 2026, count: int = 1500, today: dt.date 
         while True:
             local = timezone.localtime(when)
             day = local.date()
-            if not is_workday(day):
+            if not workdays.is_workday(day):
                 when = _moment(day + dt.timedelta(days=1), 8.5)
                 continue
             opening, closing = _moment(day, 8.5), _moment(day, 17.5)

@@ -302,25 +302,6 @@ def _any_event(start: dt.datetime, end: dt.datetime) -> Exists:
     return Exists(AppealEvent.objects.filter(appeal=OuterRef("pk"), at__gte=start, at__lt=end))
 
 
-class _WorkdayCounter:
-    """``workdays.between`` with each year's calendar read once per computation (``between`` reads
-    the calendar's version stamp on every call: one query per closed appeal otherwise)."""
-
-    def __init__(self) -> None:
-        self._calendars: dict[int, workdays.YearCalendar] = {}
-
-    def _is_workday(self, day: dt.date) -> bool:
-        cal = self._calendars.get(day.year)
-        if cal is None:
-            cal = self._calendars[day.year] = workdays.year_calendar(day.year)
-        return cal.is_workday(day)
-
-    def between(self, start: dt.date, end: dt.date) -> int:
-        """Working days strictly after ``start`` up to and including ``end`` (as ``workdays.between``)."""
-        a, b, sign = (start, end, 1) if start <= end else (end, start, -1)
-        return sign * sum(self._is_workday(a + dt.timedelta(days=i)) for i in range(1, (b - a).days + 1))
-
-
 def _workdays_to_close(start: dt.datetime, end: dt.datetime, dept: int | None,
                        group_by: str | None = None) -> dict[object, float]:
     """Average working days from submission to closure per group key (``ALL`` without a grouping),
@@ -331,9 +312,9 @@ def _workdays_to_close(start: dt.datetime, end: dt.datetime, dept: int | None,
     if group_by:
         qs = qs.annotate(gkey=_key_expr(group_by))
     sums: dict[object, list[int]] = defaultdict(lambda: [0, 0])
-    between = _WorkdayCounter().between
     for row in qs.values("created_at", "close_at", *(["gkey"] if group_by else [])):
-        days = between(timezone.localtime(row["created_at"]).date(), timezone.localtime(row["close_at"]).date())
+        days, _ = workdays.between(timezone.localtime(row["created_at"]).date(),
+                                   timezone.localtime(row["close_at"]).date())
         k = row["gkey"] if group_by else ALL
         sums[k][0] += days
         sums[k][1] += 1

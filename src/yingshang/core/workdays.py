@@ -14,6 +14,7 @@ result that touched a provisional year says so.  Nothing is ever guessed silentl
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,9 +51,12 @@ class WorkdayResult:
         return self.date.isoformat() + (" provisional" if self.provisional else "")
 
 
-# Cache of year calendars per process.  Invalidated through a version stamp kept in the database
-# (CalendarYear.updated_at), so several processes see an administrator's change.
-_cache: dict[int, tuple[object, YearCalendar]] = {}
+# Cache of year calendars per process, keyed by the year's version stamp in the database
+# (CalendarYear.updated_at).  The stamp is re-read at most every RECHECK_SECONDS, so a list page
+# computing many deadlines costs no query per row, and another process sees an administrator's
+# change within that time (this process at once: the service clears the cache).
+RECHECK_SECONDS = 5.0
+_cache: dict[int, tuple[object, float, YearCalendar]] = {}
 
 
 def _check_year(year: int) -> None:
@@ -89,11 +93,15 @@ def ensure_year(year: int) -> CalendarYear:
 
 
 def year_calendar(year: int) -> YearCalendar:
-    cy = ensure_year(year)
     cached = _cache.get(year)
+    now = time.monotonic()
+    if cached and now - cached[1] < RECHECK_SECONDS:
+        return cached[2]
+    cy = ensure_year(year)
     stamp = (cy.pk, cy.updated_at, cy.status)
     if cached and cached[0] == stamp:
-        return cached[1]
+        _cache[year] = (stamp, now, cached[2])
+        return cached[2]
     days = list(CalendarDay.objects.filter(year=cy).values_list("date", "kind"))
     cal = YearCalendar(
         year=year,
@@ -101,7 +109,7 @@ def year_calendar(year: int) -> YearCalendar:
         holidays=frozenset(d for d, k in days if k == CalendarDay.Kind.HOLIDAY),
         workdays=frozenset(d for d, k in days if k == CalendarDay.Kind.WORKDAY),
     )
-    _cache[year] = (stamp, cal)
+    _cache[year] = (stamp, now, cal)
     return cal
 
 
