@@ -252,3 +252,37 @@ def test_two_handlers_sign_at_once_one_wins():
     assert results.count("won") == 1
     assert any("已由" in r for r in results if r != "won")
     assert AppealEvent.objects.filter(appeal=a, kind="sign").count() == 1
+
+
+def test_recompute_after_reopening_counts_from_the_reopening(appeal_county):
+    c = appeal_county
+    with at(2026, 12, 1):
+        a = services.appeal_sign(actor=c.handler_a, appeal=dispatched(c))
+        a = services.appeal_reply(actor=c.handler_a, appeal=a, result="resolved", reply="已处理")
+        a = services.appeal_rate(actor=c.ent_user_a, appeal=a, rating="unsatisfied")
+    with at(2026, 12, 28):
+        a = services.appeal_review(actor=c.dispatcher, appeal=a, reopen=True, note="重办")
+        assert a.clock_start == dt.date(2026, 12, 28) and a.due_provisional and a.reply == ""
+    from yingshang.core import services as core_services
+
+    # official 2027 with 4 Jan off as well: 5 working days from 28 Dec = 29, 30, 31 Dec, 5, 6 Jan
+    core_services.calendar_import(data="2027-01-01,放假,元旦\n2027-01-04,放假,元旦\n".encode(), actor=None, source="t")
+    a.refresh_from_db()
+    assert a.resolve_due == dt.date(2027, 1, 6) and not a.due_provisional
+
+
+def test_sweep_as_of_a_day_records_that_day(appeal_county):
+    c = appeal_county
+    with at(2026, 11, 2):
+        b = services.appeal_reply(actor=c.handler_a, appeal=services.appeal_sign(actor=c.handler_a, appeal=dispatched(c)),
+                                  result="resolved", reply="已处理")
+    services.appeal_sweep(today=dt.date(2026, 11, 10))
+    b.refresh_from_db()
+    assert timezone_local_date(b.closed_at) == dt.date(2026, 11, 10)
+    assert timezone_local_date(b.events.get(kind="close_unrated").at) == dt.date(2026, 11, 10)
+
+
+def timezone_local_date(value):
+    from django.utils import timezone
+
+    return timezone.localtime(value).date()

@@ -117,6 +117,7 @@ class Appeal(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     contact_due = models.DateField(null=True, blank=True)
     contacted_at = models.DateTimeField(null=True, blank=True)
+    clock_start = models.DateField(null=True, blank=True, help_text="day the resolution clock (re)started")
     resolve_days = models.PositiveSmallIntegerField(default=0, help_text="limit incl. approved extensions")
     resolve_due = models.DateField(null=True, blank=True, db_index=True)
     due_provisional = models.BooleanField(default=False)

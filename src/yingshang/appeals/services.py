@@ -30,9 +30,10 @@ def _today() -> dt.date:
 
 
 def _event(appeal: Appeal, kind: str, actor: User | None, *, frm: str = "", text: str = "",
-           internal: bool = False, department: Department | None = None, **data: Any) -> AppealEvent:
+           internal: bool = False, department: Department | None = None, at: dt.datetime | None = None,
+           **data: Any) -> AppealEvent:
     ev = AppealEvent.objects.create(
-        appeal=appeal, kind=kind, from_status=frm, to_status=appeal.status, actor=actor, at=timezone.now(),
+        appeal=appeal, kind=kind, from_status=frm, to_status=appeal.status, actor=actor, at=at or timezone.now(),
         text=text, internal=internal, department=department or (actor.department if actor else None),
         data={k: (str(v) if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in data.items()},
     )
@@ -46,8 +47,12 @@ def _wrong_state(appeal: Appeal, action: str) -> Conflict:
                     f"the appeal is {appeal.status}; cannot {action}", field="status")
 
 
-def _lock(appeal: Appeal) -> Appeal:
-    return Appeal.objects.select_for_update().get(pk=appeal.pk)
+def _lock(appeal: Appeal, *statuses: str, action: str = "") -> Appeal:
+    """Re-read the appeal under a row lock; with ``statuses``, refuse any other state."""
+    locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    if statuses and locked.status not in statuses:
+        raise _wrong_state(locked, action)
+    return locked
 
 
 def _require_lead(actor: User, appeal: Appeal) -> None:
@@ -170,9 +175,7 @@ def appeal_dispatch(*, actor: User, appeal: Appeal, lead: Department, assists: l
     """1 + 1 + N: a responsible leader, a service commissioner, one lead department and any
     assisting departments.  Starts the sign-for, contact and resolution clocks."""
     require(actor, "appeals.dispatch")
-    appeal = _lock(appeal)
-    if appeal.status not in (S.SUBMITTED, S.RETURNED):
-        raise _wrong_state(appeal, "派单")
+    appeal = _lock(appeal, S.SUBMITTED, S.RETURNED, action="派单")
     assists = [d for d in (assists or []) if d.pk != lead.pk]
     if leader is not None and leader.role != Role.LEADER:
         raise ValidationFailed("责任领导须为县领导账号", "the responsible leader must be a leader", field="leader")
@@ -185,14 +188,16 @@ def appeal_dispatch(*, actor: User, appeal: Appeal, lead: Department, assists: l
     appeal.dispatched_at = timezone.now()
     appeal.resolve_days = (appeal.category.resolve_days_urgent if appeal.urgency == Appeal.Urgency.URGENT
                            else appeal.category.resolve_days)
-    _deadlines(appeal, _today())
+    appeal.clock_start = _today()
+    _deadlines(appeal, appeal.clock_start)
     appeal.version = F("version") + 1
     appeal.save()
     appeal.refresh_from_db()
     AppealAssist.objects.filter(appeal=appeal).exclude(department__in=assists).delete()
     for d in assists:
         AppealAssist.objects.get_or_create(appeal=appeal, department=d)
-    _event(appeal, AppealEvent.Kind.DISPATCH, actor, frm=frm, lead=lead.name, assists=[d.name for d in assists],
+    _event(appeal, AppealEvent.Kind.DISPATCH, actor, frm=frm, lead=lead.name, lead_id=lead.pk,
+           assists=[d.name for d in assists], assist_ids=[d.pk for d in assists],
            sign_due=appeal.sign_due, resolve_due=appeal.resolve_due, provisional=appeal.due_provisional)
     staff = list(User.objects.filter(department__in=[lead, *assists], role__in=[Role.HANDLER, Role.HEAD],
                                      is_active=True))
@@ -204,9 +209,7 @@ def appeal_dispatch(*, actor: User, appeal: Appeal, lead: Department, assists: l
 def appeal_return(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     """The lead department returns a mis-dispatched appeal, with a reason, within the return limit."""
     _require_lead(actor, appeal)
-    appeal = _lock(appeal)
-    if appeal.status != S.DISPATCHED:
-        raise _wrong_state(appeal, "退回")
+    appeal = _lock(appeal, S.DISPATCHED, action="退回")
     reason = _clean_text(reason, "reason", "退回理由", 1000)
     limit = workdays.add(timezone.localtime(appeal.dispatched_at).date(), settings.APPEAL_RETURN_DAYS).date
     if _today() > limit:
@@ -244,9 +247,7 @@ def appeal_sign(*, actor: User, appeal: Appeal) -> Appeal:
 @transaction.atomic
 def appeal_contact(*, actor: User, appeal: Appeal, note: str) -> Appeal:
     _require_lead(actor, appeal)
-    appeal = _lock(appeal)
-    if appeal.status != S.HANDLING:
-        raise _wrong_state(appeal, "登记联系")
+    appeal = _lock(appeal, S.HANDLING, action="登记联系")
     note = _clean_text(note, "note", "联系情况", 2000)
     first = appeal.contacted_at is None
     if first:
@@ -263,8 +264,7 @@ def appeal_assist_opinion(*, actor: User, appeal: Appeal, text: str) -> AppealAs
     row = AppealAssist.objects.select_for_update().filter(appeal=appeal, department_id=actor.department_id).first()
     if row is None:
         raise NotPermitted("本部门不是该诉求的协办部门", "your department does not assist on this appeal")
-    if appeal.status not in (S.DISPATCHED, S.HANDLING):
-        raise _wrong_state(appeal, "提交协办意见")
+    appeal = _lock(appeal, S.DISPATCHED, S.HANDLING, action="提交协办意见")
     row.opinion = _clean_text(text, "text", "协办意见", 5000)
     row.opinion_at, row.opinion_by = timezone.now(), actor
     row.save()
@@ -278,9 +278,7 @@ def appeal_assist_opinion(*, actor: User, appeal: Appeal, text: str) -> AppealAs
 @transaction.atomic
 def appeal_extension_request(*, actor: User, appeal: Appeal, days: int, reason: str) -> Extension:
     _require_lead(actor, appeal)
-    appeal = _lock(appeal)
-    if appeal.status != S.HANDLING:
-        raise _wrong_state(appeal, "申请延期")
+    appeal = _lock(appeal, S.HANDLING, action="申请延期")
     if not 1 <= days <= settings.APPEAL_EXTENSION_MAX_DAYS:
         raise ValidationFailed(f"延期天数须为 1–{settings.APPEAL_EXTENSION_MAX_DAYS} 个工作日",
                                f"extension must be 1-{settings.APPEAL_EXTENSION_MAX_DAYS} working days", field="days")
@@ -329,9 +327,7 @@ def appeal_extension_decide(*, actor: User, extension: Extension, approve: bool,
 def appeal_reply(*, actor: User, appeal: Appeal, result: str, reply: str, explanation: str = "") -> Appeal:
     """The lead department answers: 已解决 / 部分解决 / 无法解决 (the last two explained)."""
     _require_lead(actor, appeal)
-    appeal = _lock(appeal)
-    if appeal.status != S.HANDLING:
-        raise _wrong_state(appeal, "答复")
+    appeal = _lock(appeal, S.HANDLING, action="答复")
     if result not in Appeal.Result.values:
         raise ValidationFailed("办理结果应为 已解决/部分解决/无法解决", "result must be resolved/partial/unresolved",
                                field="result")
@@ -350,6 +346,8 @@ def appeal_reply(*, actor: User, appeal: Appeal, result: str, reply: str, explan
     for dup in appeal.merged.all():  # merged appeals share one answer
         dup.result, dup.reply, dup.explanation, dup.replied_at = appeal.result, appeal.reply, explanation, appeal.replied_at
         dup.save(update_fields=["result", "reply", "explanation", "replied_at", "updated_at"])
+        _event(dup, AppealEvent.Kind.REPLY, actor, frm=dup.status, text=appeal.reply, result=result,
+               merged_into=appeal.number)
     users = list(User.objects.filter(enterprise=appeal.enterprise, is_active=True))
     transaction.on_commit(lambda: _notify_later(users, f"您的诉求已答复，请评价：{appeal.title}", appeal))
     return appeal
@@ -361,9 +359,7 @@ def appeal_rate(*, actor: User, appeal: Appeal, rating: str, comment: str = "") 
     appeal once."""
     if actor.role != Role.ENTERPRISE or actor.enterprise_id != appeal.enterprise_id:
         raise NotPermitted("只有提出诉求的企业可以评价", "only the enterprise that raised it can rate")
-    appeal = _lock(appeal)
-    if appeal.status != S.REPLIED:
-        raise _wrong_state(appeal, "评价")
+    appeal = _lock(appeal, S.REPLIED, action="评价")
     if rating not in (Appeal.Rating.SATISFIED, Appeal.Rating.BASIC, Appeal.Rating.UNSATISFIED):
         raise ValidationFailed("评价应为 满意/基本满意/不满意", "rating must be satisfied/basic/unsatisfied", field="rating")
     frm = appeal.status
@@ -382,9 +378,7 @@ def appeal_rate(*, actor: User, appeal: Appeal, rating: str, comment: str = "") 
 def appeal_review(*, actor: User, appeal: Appeal, reopen: bool, note: str) -> Appeal:
     """The office reviews an unsatisfied rating: reopen for re-handling (once) or close."""
     require(actor, "appeals.dispatch")
-    appeal = _lock(appeal)
-    if appeal.status != S.REVIEW:
-        raise _wrong_state(appeal, "复核")
+    appeal = _lock(appeal, S.REVIEW, action="复核")
     note = _clean_text(note, "note", "复核意见", 2000)
     frm = appeal.status
     if reopen:
@@ -393,7 +387,8 @@ def appeal_review(*, actor: User, appeal: Appeal, reopen: bool, note: str) -> Ap
         # the earlier answer and rating stay in the timeline (events); the appeal starts afresh
         appeal.result = appeal.reply = appeal.explanation = appeal.rating = appeal.rating_comment = ""
         appeal.rated_at = appeal.replied_at = appeal.rate_due = None
-        due = workdays.add(_today(), appeal.resolve_days)
+        appeal.clock_start = _today()
+        due = workdays.add(appeal.clock_start, appeal.resolve_days)
         appeal.resolve_due, appeal.due_provisional = due.date, due.provisional
         appeal.overdue_at = appeal.escalated_at = None
         kind = AppealEvent.Kind.REOPEN
@@ -412,8 +407,7 @@ def appeal_review(*, actor: User, appeal: Appeal, reopen: bool, note: str) -> Ap
 @transaction.atomic
 def appeal_supervise(*, actor: User, appeal: Appeal, instruction: str, days: int) -> SupervisionOrder:
     require(actor, "appeals.supervise")
-    if appeal.status not in (S.DISPATCHED, S.HANDLING, S.RETURNED, S.SUBMITTED):
-        raise _wrong_state(appeal, "督办")
+    appeal = _lock(appeal, S.DISPATCHED, S.HANDLING, S.RETURNED, S.SUBMITTED, action="督办")
     if not 0 <= days <= 30:
         raise ValidationFailed("督办期限须为 0–30 个工作日", "the order's limit must be 0-30 working days", field="days")
     order = SupervisionOrder.objects.create(appeal=appeal, issued_by=actor, due=workdays.add(_today(), days).date,
@@ -440,6 +434,7 @@ def appeal_merge(*, actor: User, duplicate: Appeal, into: Appeal) -> Appeal:
     """Merge a duplicate into another appeal of the same enterprise; they share one answer."""
     require(actor, "appeals.dispatch")
     duplicate = _lock(duplicate)
+    into = _lock(into)
     if duplicate.pk == into.pk or duplicate.enterprise_id != into.enterprise_id:
         raise ValidationFailed("只能合并同一企业的不同诉求", "only another appeal of the same enterprise can be merged",
                                field="into")
@@ -455,8 +450,9 @@ def appeal_merge(*, actor: User, duplicate: Appeal, into: Appeal) -> Appeal:
 def appeal_sweep(*, today: dt.date | None = None) -> dict[str, int]:
     """Mark overdue appeals, escalate those overdue for long, close unrated replies.  Each row is
     claimed by a conditional UPDATE, so several workers running the sweep never act twice."""
+    # a sweep run "as of" a given day (catching up, demo history) records that day, not the wall clock
+    now = timezone.now() if today is None else timezone.make_aware(dt.datetime.combine(today, dt.time(0, 30)))
     today = today or _today()
-    now = timezone.now()
     counts = {"overdue": 0, "escalated": 0, "closed_unrated": 0}
     for pk in list(Appeal.objects.filter(status__in=OPEN_STATUSES, resolve_due__lt=today, overdue_at__isnull=True)
                    .values_list("pk", flat=True)):
@@ -465,7 +461,7 @@ def appeal_sweep(*, today: dt.date | None = None) -> dict[str, int]:
                 continue
             appeal = Appeal.objects.select_related("lead_department", "handler", "responsible_leader").get(pk=pk)
             _event(appeal, AppealEvent.Kind.OVERDUE, None, frm=appeal.status, resolve_due=appeal.resolve_due,
-                   internal=True)
+                   internal=True, at=now)
             people = [u for u in [appeal.handler, appeal.responsible_leader] if u]
             people += list(User.objects.filter(department=appeal.lead_department, role=Role.HEAD, is_active=True))
             if not appeal.handler:
@@ -481,7 +477,7 @@ def appeal_sweep(*, today: dt.date | None = None) -> dict[str, int]:
             if not Appeal.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
                 continue
             appeal.refresh_from_db()
-            _event(appeal, AppealEvent.Kind.ESCALATE, None, frm=appeal.status, internal=True)
+            _event(appeal, AppealEvent.Kind.ESCALATE, None, frm=appeal.status, internal=True, at=now)
             people = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True))
             transaction.on_commit(lambda p=people, a=appeal: _notify_later(p, f"超期诉求升级督办：{a.title}", a))
             counts["escalated"] += 1
@@ -491,23 +487,26 @@ def appeal_sweep(*, today: dt.date | None = None) -> dict[str, int]:
                     status=S.CLOSED, rating=Appeal.Rating.UNRATED, closed_at=now):
                 continue
             appeal = Appeal.objects.get(pk=pk)
-            _event(appeal, AppealEvent.Kind.CLOSE_UNRATED, None, frm=S.REPLIED)
+            _event(appeal, AppealEvent.Kind.CLOSE_UNRATED, None, frm=S.REPLIED, at=now)
             counts["closed_unrated"] += 1
     return counts
 
 
 def appeal_recompute_provisional(year: int) -> int:
     """Called when a year's official calendar is entered: recompute every open appeal's deadlines
-    that were computed on the provisional calendar."""
+    that were computed on the provisional calendar — sign-for and contact from the dispatch date,
+    resolution from when its clock (re)started, approved extensions included."""
     n = 0
     for appeal in Appeal.objects.select_for_update().filter(due_provisional=True, status__in=OPEN_STATUSES):
-        if appeal.dispatched_at is None:
+        if appeal.dispatched_at is None or appeal.clock_start is None:
             continue
         before = (appeal.sign_due, appeal.contact_due, appeal.resolve_due)
         _deadlines(appeal, timezone.localtime(appeal.dispatched_at).date())
+        resolve = workdays.add(appeal.clock_start, appeal.resolve_days)
+        appeal.resolve_due = resolve.date
+        appeal.due_provisional = appeal.due_provisional or resolve.provisional
         appeal.save(update_fields=["sign_due", "contact_due", "resolve_due", "due_provisional", "updated_at"])
         _event(appeal, AppealEvent.Kind.RECOMPUTE, None, frm=appeal.status, year=year,
                before=[str(d) for d in before], internal=True, resolve_due=appeal.resolve_due)
         n += 1
     return n
-
