@@ -307,3 +307,26 @@ def test_dispatcher_sees_suggestion_and_duplicate_hint(appeal_county, client):
     client.force_login(c.ent_user_a)
     page = client.get(f"/appeals/{second.pk}/").content.decode()
     assert 'id="suggestion"' not in page and 'id="duplicates"' not in page
+
+
+def test_home_todos_count_the_rows_behind_their_links(appeal_county, client):
+    from tests.conftest import submit_appeal
+
+    from yingshang.appeals import services
+
+    c = appeal_county
+    submit_appeal(c)
+    a = submit_appeal(c, title="融资难")
+    services.appeal_dispatch(actor=c.dispatcher, appeal=a, lead=c.dept_a, assists=[c.dept_b])
+    b = submit_appeal(c, title="招工难")
+    services.appeal_dispatch(actor=c.dispatcher, appeal=b, lead=c.dept_b, assists=[c.dept_a])
+    for user, label in ((c.dispatcher, "诉求待派单"), (c.handler_a, "诉求待签收"), (c.handler_b, "诉求待签收")):
+        client.force_login(user)
+        todos = {t.label: t for t in client.get("/").context["todos"]}
+        todo = todos[label]
+        rows = client.get(todo.url).context["page"].paginator.count
+        assert todo.count == rows == 1, (user, label)
+    client.force_login(c.ent_user_a)
+    assert "答复待评价" in client.get("/").content.decode()
+    client.force_login(c.dispatcher)
+    assert client.get("/appeals/?department=x").status_code == 400

@@ -7,8 +7,10 @@ class AppealsConfig(AppConfig):
     verbose_name = "企业诉求直通车"
 
     def ready(self) -> None:
+        from yingshang.core import selectors as core_selectors
         from yingshang.core import workdays
 
-        from . import services
+        from . import selectors, services
 
         workdays.register_recompute(services.appeal_recompute_provisional)
+        core_selectors.register_todos(selectors.appeal_todos)

@@ -666,6 +666,14 @@ def build_appeal_history(*, seed: int = 2026, count: int = 1500, today: dt.date 
         if atomic is not None:
             atomic.__exit__(None, None, None)
 
+    # people read their messages: only the last few days' notifications stay unread in the demo
+    from django.db.models import F
+
+    from yingshang.core.models import Notification
+
+    Notification.objects.filter(read_at__isnull=True, created_at__lt=real_now - dt.timedelta(days=3)).update(
+        read_at=F("created_at"))
+
     out: dict[str, Any] = dict(counts)
     out["skipped_steps"] = dict(counts_errors)
     out["pending_steps"] = len([q for q in sim.queue if q[2] != "sweep"])

@@ -10,9 +10,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from yingshang.core import workdays
-from yingshang.core.errors import NotFound, NotPermitted
+from yingshang.core.errors import NotFound, NotPermitted, ValidationFailed
 from yingshang.core.models import Role, User
 from yingshang.core.permissions import can
+from yingshang.core.selectors import Todo
 
 from .models import Appeal, AppealEvent
 
@@ -33,6 +34,9 @@ def appeal_list(*, actor: User, status: str = "", q: str = "", department: str =
         qs = qs.filter(status=status)
     if q:
         qs = qs.filter(Q(title__contains=q) | Q(number=q.strip().upper()) | Q(enterprise__name__contains=q))
+    for name, value in (("department", department), ("category", category)):
+        if value and not str(value).isdigit():
+            raise ValidationFailed(f"筛选条件 {name} 无效", f"invalid filter {name}", field=name)
     if department:
         qs = qs.filter(lead_department_id=department)
     if category:
@@ -80,3 +84,35 @@ def warning_level(appeal: Appeal, today: dt.date | None = None) -> str:
         return "red"
     left, _ = workdays.between(today, appeal.resolve_due)
     return "yellow" if left <= settings.APPEAL_WARN_DAYS else "green"
+
+
+def appeal_todos(user: User) -> list[Todo]:
+    """The home page's appeal to-dos for a user; each count equals the rows behind its link."""
+    from django.utils.translation import gettext as _
+
+    if not (can(user, "appeals.view_all") or can(user, "appeals.handle") or user.role == Role.ENTERPRISE):
+        return []
+    qs = appeal_list(actor=user)
+    today = timezone.localdate()
+    overdue = qs.filter(status__in=[S.DISPATCHED, S.HANDLING], resolve_due__lt=today).count()
+    items: list[Todo] = []
+
+    def by_status(label: str, status: str, urgent: bool = False) -> None:
+        items.append(Todo(label, qs.filter(status=status).count(), f"/appeals/?status={status}", urgent))
+
+    if user.role == Role.DISPATCHER:
+        by_status(_("诉求待派单"), S.SUBMITTED)
+        by_status(_("退回待重派"), S.RETURNED, True)
+        by_status(_("不满意待复核"), S.REVIEW, True)
+    elif user.role in (Role.HANDLER, Role.HEAD):
+        mine = appeal_list(actor=user).filter(lead_department_id=user.department_id)
+        dept = f"&department={user.department_id}"
+        items.append(Todo(_("诉求待签收"), mine.filter(status=S.DISPATCHED).count(),
+                          f"/appeals/?status={S.DISPATCHED}{dept}", True))
+        items.append(Todo(_("诉求办理中"), mine.filter(status=S.HANDLING).count(), f"/appeals/?status={S.HANDLING}{dept}"))
+    elif user.role == Role.ENTERPRISE:
+        by_status(_("答复待评价"), S.REPLIED, True)
+        by_status(_("诉求办理中"), S.HANDLING)
+        return items
+    items.append(Todo(_("超期诉求"), overdue, "/appeals/?overdue=1", True))
+    return items

@@ -32,7 +32,7 @@ ACTIONS = ("dispatch", "return", "sign", "contact", "assist_opinion", "extension
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
-    return {k: request.GET.get(k, "").strip() for k in ("status", "q", "channel", "category", "overdue")}
+    return {k: request.GET.get(k, "").strip() for k in ("status", "q", "channel", "category", "overdue", "department")}
 
 
 def _warning(appeal: Appeal) -> tuple[str, str] | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -32,6 +35,30 @@ def navigation_for(user: User) -> dict[str, object]:
         items.append((_("账号管理"), reverse("core:users")))
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
     return {"nav_items": items, "unread_count": unread}
+
+
+@dataclass(frozen=True)
+class Todo:
+    """One line of a home page's to-do list: what to do, how many, where."""
+
+    label: str
+    count: int
+    url: str
+    urgent: bool = False
+
+
+# Modules register a function returning the to-dos of a user (in their AppConfig.ready), so the
+# home pages show real work without core depending on the modules.
+_todo_sources: list[Callable[[User], list[Todo]]] = []
+
+
+def register_todos(fn: Callable[[User], list[Todo]]) -> Callable[[User], list[Todo]]:
+    _todo_sources.append(fn)
+    return fn
+
+
+def todos_for(user: User) -> list[Todo]:
+    return [t for fn in _todo_sources for t in fn(user)]
 
 
 def department_list(*, actor: User) -> QuerySet[Department]:

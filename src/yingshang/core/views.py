@@ -106,6 +106,7 @@ def home(request: HttpRequest) -> HttpResponse:
         ctx["locked"] = User.objects.filter(locked_until__gt=timezone.now())
         ctx["users_by_role"] = User.objects.values("role").annotate(n=Count("pk")).order_by("role")
     ctx["inbox"] = selectors.notifications_for(actor=user)[:5]
+    ctx["todos"] = selectors.todos_for(user)
     return render(request, f"core/home_{user.role}.html", ctx)
 
 
