@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "yingshang.core",
     "yingshang.enterprises",
     "yingshang.appeals",
+    "yingshang.policies",
+    "yingshang.service_items",
 ]
 
 MIDDLEWARE = [

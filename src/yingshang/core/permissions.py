@@ -30,6 +30,19 @@ CAPABILITIES: dict[str, set[str]] = {
     "appeals.approve_extension": {Role.HEAD, Role.DISPATCHER},
     "appeals.supervise": {Role.LEADER, Role.DISPATCHER},
     "appeals.view_all": {Role.DISPATCHER, Role.LEADER},
+    # policies
+    "policies.view": GOVERNMENT_ROLES,
+    "policies.edit": {Role.DISPATCHER, Role.HEAD, Role.HANDLER},
+    "policies.review": {Role.HEAD, Role.DISPATCHER},
+    "policies.pay": {Role.DISPATCHER},
+    "policies.apply_own": {Role.ENTERPRISE},
+    # service items and cases
+    "services.catalogue_edit": {Role.DISPATCHER},
+    "services.handle": {Role.HANDLER, Role.HEAD},
+    "services.approve_extension": {Role.HEAD},
+    "services.view_all": {Role.DISPATCHER, Role.LEADER},
+    "services.apply_own": {Role.ENTERPRISE},
+    "services.decide_contest": {Role.DISPATCHER},
     # platform
     "audit.read": {Role.AUDITOR},
     "accounts.manage": {Role.SECURITY},
