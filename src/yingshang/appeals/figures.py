@@ -2,13 +2,17 @@
 
 Every figure is a count of appeals that have a given kind of ``AppealEvent`` inside the period
 (a "flow" figure: 受理 counts the submissions of the period, 办结 the closures of the period), so
-that a past month's figures never change afterwards.  Each count is one ``Count(filter=Exists(...))``
-over ``Appeal``; ``appeal_figure_rows`` applies the very same condition to list the appeals behind
-a number, so an exported list always has as many rows as the number on the page.
+that a past month's figures never change afterwards.  The events are folded, as they are written,
+into one ``AppealStat`` row per appeal (``stats.py``): every measure except returns happens at most
+once per appeal, so it is a day column there and each figure is one filtered ``Count`` over that
+narrow table — a whole year of a million appeals is one scan.  Returns are counted from the
+return events themselves.  ``appeal_figure_rows`` applies the very same condition to list the
+appeals behind a number, so an exported list always has as many rows as the number on the page.
 
-Attribution: an appeal belongs to the group of its category, channel, enterprise township and
-(current) lead department; a return (退回) belongs to the department that returned it.  In the
-monthly grouping each figure falls in the month its event happened.  Merged duplicates are left out.
+Attribution: an appeal belongs to the group of its category, channel, (current) lead department
+and the township its enterprise was in when the appeal was submitted; a return (退回) belongs to
+the department that returned it.  In the monthly grouping each figure falls in the month its event
+happened.  Merged duplicates are left out.
 """
 
 from __future__ import annotations
@@ -18,16 +22,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yingshang.core import workdays
 from yingshang.core.errors import NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Region, User
 from yingshang.core.permissions import can
 
-from .models import Appeal, AppealEvent, Category, Channel
+from .models import Appeal, AppealEvent, AppealStat, Category, Channel
 
 S = Appeal.Status
 K = AppealEvent.Kind
@@ -136,7 +140,19 @@ class Row:
 
 # ------------------------------------------------------------------------------------------- conditions
 
-_CLOSING = Q(kind=K.RATE, to_status=S.CLOSED) | Q(kind__in=[K.REVIEW_CLOSE, K.CLOSE_UNRATED])
+# the day column of each measure in AppealStat, and the extra flag some of them need
+_DAY = {
+    "received": ("received_on", None),
+    "signed_in_time": ("signed_in_time_on", None),
+    "contacted_in_time": ("contacted_in_time_on", None),
+    "closed": ("closed_on", None),
+    "closed_on_time": ("closed_on", "closed_on_time"),
+    "resolved": ("closed_on", "resolved"),
+    "satisfied": ("closed_on", "satisfied"),
+    "rated": ("closed_on", "rated"),
+    "unrated": ("closed_on", "unrated"),
+    "reopenings": ("reopened_on", None),
+}
 
 
 def _scope(actor: User) -> int | None:
@@ -148,76 +164,39 @@ def _scope(actor: User) -> int | None:
     raise NotPermitted("您无权查看诉求统计", "you may not view appeal figures")
 
 
-def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def _check_period(date_from: dt.date, date_to: dt.date) -> None:
     if date_from > date_to:
         raise ValidationFailed("开始日期不能晚于结束日期", "the start date is after the end date", field="from")
-    tz = timezone.get_current_timezone()
-    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return start, end
 
 
-def _ev(start: dt.datetime, end: dt.datetime, q: Q) -> Exists:
-    return Exists(AppealEvent.objects.filter(q, appeal=OuterRef("pk"), at__gte=start, at__lt=end))
-
-
-def _measure_q(measure: str, start: dt.datetime, end: dt.datetime, dept: int | None = None) -> Q:
-    """The condition on ``Appeal`` for being counted in ``measure`` during [start, end).
-
-    ``dept`` attributes the figure to one department: the lead department, or for returns the
-    department that returned the appeal."""
+def _check_measure(measure: str) -> None:
     if measure not in MEASURES:
         raise ValidationFailed(f"未知统计项 {measure}", f"unknown measure {measure}", field="measure")
-    if measure == "returns":
-        q = Q(kind=K.RETURN) if dept is None else Q(kind=K.RETURN, department_id=dept)
-        return Q(_ev(start, end, q))
-    closed = _ev(start, end, _CLOSING)
-    if measure == "received":
-        cond = Q(_ev(start, end, Q(kind=K.SUBMIT)))
-    elif measure == "signed_in_time":
-        cond = Q(_ev(start, end, Q(kind=K.SIGN, data__on_time=True)))
-    elif measure == "contacted_in_time":
-        cond = Q(_ev(start, end, Q(kind=K.CONTACT, data__first=True, data__on_time=True)))
-    elif measure == "closed":
-        cond = Q(closed)
-    elif measure == "closed_on_time":
-        late = AppealEvent.objects.filter(appeal=OuterRef("pk"), kind=K.REPLY, data__on_time=False)
-        cond = Q(closed) & ~Q(Exists(late))
-    elif measure == "resolved":
-        later = AppealEvent.objects.filter(appeal=OuterRef("appeal"), kind=K.REPLY).filter(
-            Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
-        last_resolved = AppealEvent.objects.filter(appeal=OuterRef("pk"), kind=K.REPLY,
-                                                   data__result=Appeal.Result.RESOLVED).filter(~Exists(later))
-        cond = Q(closed) & Q(Exists(last_resolved))
-    elif measure == "satisfied":
-        cond = Q(_ev(start, end, Q(kind=K.RATE, to_status=S.CLOSED)
-                     & (Q(data__rating=R.SATISFIED) | Q(data__rating=R.BASIC))))
-    elif measure == "rated":
-        cond = Q(_ev(start, end, Q(kind=K.RATE, to_status=S.CLOSED) | Q(kind=K.REVIEW_CLOSE)))
-    elif measure == "unrated":
-        cond = Q(_ev(start, end, Q(kind=K.CLOSE_UNRATED)))
-    else:  # reopenings
-        cond = Q(_ev(start, end, Q(kind=K.REOPEN)))
-    if dept is not None:
-        cond &= Q(lead_department_id=dept)
-    return cond
 
 
-def _base() -> QuerySet[Appeal]:
-    return Appeal.objects.exclude(status=S.MERGED).order_by()
+def _stat_q(measure: str, date_from: dt.date, date_to: dt.date, prefix: str = "") -> Q:
+    """The condition on ``AppealStat`` (``prefix`` "stat__" from ``Appeal``) for being counted in a
+    measure other than returns during [date_from, date_to]."""
+    day, flag = _DAY[measure]
+    q = Q(**{f"{prefix}{day}__gte": date_from, f"{prefix}{day}__lte": date_to})
+    if flag:
+        q &= Q(**{f"{prefix}{flag}": True})
+    return q
 
 
-def _key_expr(group_by: str):  # type: ignore[no-untyped-def]
-    if group_by == "department":
-        return F("lead_department_id")
-    if group_by == "category":
-        return F("category_id")
-    if group_by == "channel":
-        return F("channel")
-    if group_by == "township":  # a village's township is its parent
-        return Case(When(enterprise__region__level=Region.Level.VILLAGE, then=F("enterprise__region__parent_id")),
-                    default=F("enterprise__region_id"), output_field=IntegerField())
-    raise ValidationFailed(f"未知分组 {group_by}", f"unknown grouping {group_by}", field="group_by")
+def _returns(date_from: dt.date, date_to: dt.date) -> QuerySet[AppealEvent]:
+    start, end = _bounds(date_from, date_to)
+    return AppealEvent.objects.filter(kind=K.RETURN, at__gte=start, at__lt=end).exclude(appeal__stat__merged=True)
+
+
+def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    return (dt.datetime.combine(date_from, dt.time.min, tzinfo=tz),
+            dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+
+
+_KEY_FIELD = {"department": "department_id", "category": "category_id", "channel": "channel",
+              "township": "township_id"}
 
 
 def _check_group(group_by: str) -> None:
@@ -241,7 +220,7 @@ def _months(date_from: dt.date, date_to: dt.date) -> list[tuple[str, dt.date, dt
 
 
 def _parse_key(group_by: str, key: str) -> object:
-    if key == NONE and group_by == "department":
+    if key == NONE and group_by in ("department", "township"):
         return None
     if group_by == "channel":
         if key not in Channel.values:
@@ -261,64 +240,63 @@ def appeal_figure_rows(*, actor: User, group_by: str, key: str, measure: str, da
     """Exactly the appeals counted in one cell of ``appeal_figures`` (``key`` "all": the totals row)."""
     dept = _scope(actor)
     _check_group(group_by)
-    if measure not in MEASURES:
-        raise ValidationFailed(f"未知统计项 {measure}", f"unknown measure {measure}", field="measure")
-    start, end = _bounds(date_from, date_to)
-    qs = _base()
-    if key == ALL:
-        cond = _measure_q(measure, start, end, dept)
-    elif group_by == "month":
+    _check_measure(measure)
+    _check_period(date_from, date_to)
+    if key != ALL and group_by == "month":
         month = next((m for m in _months(date_from, date_to) if m[0] == key), None)
         if month is None:
             raise ValidationFailed(f"月份 {key} 不在统计期内", f"month {key} is outside the period", field="key")
-        start, end = _bounds(month[1], month[2])
-        cond = _measure_q(measure, start, end, dept)
-    elif group_by == "department":
-        value = _parse_key(group_by, key)
-        if dept is not None and value != dept:
-            raise NotPermitted("只能查看本部门的统计", "you can only see your own department's figures")
-        if measure == "returns":
-            cond = _measure_q(measure, start, end) & Q(
-                Exists(AppealEvent.objects.filter(appeal=OuterRef("pk"), kind=K.RETURN, at__gte=start, at__lt=end,
-                                                  department_id=value)))
-        else:
-            cond = _measure_q(measure, start, end) & Q(lead_department_id=value)
+        date_from, date_to = month[1], month[2]
+    value = _parse_key(group_by, key) if key != ALL and group_by != "month" else None
+    if key != ALL and group_by == "department" and dept is not None and value != dept:
+        raise NotPermitted("只能查看本部门的统计", "you can only see your own department's figures")
+    qs = Appeal.objects.filter(stat__merged=False)
+    if measure == "returns":
+        returns = _returns(date_from, date_to)
+        if dept is not None:
+            returns = returns.filter(department_id=dept)
+        if key != ALL and group_by == "department":
+            returns = returns.filter(department_id=value)
+        elif key != ALL and group_by != "month":
+            qs = qs.filter(**{f"stat__{_KEY_FIELD[group_by]}": value})
+        qs = qs.filter(pk__in=returns.values("appeal_id"))
     else:
-        value = _parse_key(group_by, key)
-        qs = qs.annotate(gkey=_key_expr(group_by))
-        cond = _measure_q(measure, start, end, dept) & Q(gkey=value)
-    return (qs.filter(cond).select_related("enterprise", "category", "lead_department")
-            .order_by("created_at", "id"))
+        qs = qs.filter(_stat_q(measure, date_from, date_to, "stat__"))
+        if dept is not None:
+            qs = qs.filter(stat__department_id=dept)
+        if key != ALL and group_by != "month":
+            qs = qs.filter(**{f"stat__{_KEY_FIELD[group_by]}": value})
+    return qs.select_related("enterprise", "category", "lead_department").order_by("created_at", "id")
 
 
 # ------------------------------------------------------------------------------------------- figures
 
 
-def _counts(start: dt.datetime, end: dt.datetime, dept: int | None, measures: list[str]) -> dict[str, Count]:
-    return {m: Count("pk", filter=_measure_q(m, start, end, dept)) for m in measures}
+def _aggregates(date_from: dt.date, date_to: dt.date) -> dict[str, Count | Sum]:
+    out: dict[str, Count | Sum] = {m: Count("pk", filter=_stat_q(m, date_from, date_to))
+                                   for m in MEASURES if m != "returns"}
+    out["workdays_sum"] = Sum("close_workdays", filter=_stat_q("closed", date_from, date_to))
+    return out
 
 
-def _any_event(start: dt.datetime, end: dt.datetime) -> Exists:
-    return Exists(AppealEvent.objects.filter(appeal=OuterRef("pk"), at__gte=start, at__lt=end))
+def _touched(date_from: dt.date, date_to: dt.date) -> Q:
+    """Stat rows with anything in the period: every measure day is on or after the received day."""
+    q = Q()
+    for col in {day for day, _flag in _DAY.values()}:
+        q |= Q(**{f"{col}__gte": date_from, f"{col}__lte": date_to})
+    return Q(received_on__lte=date_to) & q
 
 
-def _workdays_to_close(start: dt.datetime, end: dt.datetime, dept: int | None,
-                       group_by: str | None = None) -> dict[object, float]:
-    """Average working days from submission to closure per group key (``ALL`` without a grouping),
-    over the closed appeals of the period: one query, then the calendar per closed appeal."""
-    close_at = Subquery(AppealEvent.objects.filter(_CLOSING, appeal=OuterRef("pk"), at__gte=start, at__lt=end)
-                        .order_by("at", "id").values("at")[:1])
-    qs = _base().filter(_measure_q("closed", start, end, dept)).annotate(close_at=close_at)
-    if group_by:
-        qs = qs.annotate(gkey=_key_expr(group_by))
-    sums: dict[object, list[int]] = defaultdict(lambda: [0, 0])
-    for row in qs.values("created_at", "close_at", *(["gkey"] if group_by else [])):
-        days, _ = workdays.between(timezone.localtime(row["created_at"]).date(),
-                                   timezone.localtime(row["close_at"]).date())
-        k = row["gkey"] if group_by else ALL
-        sums[k][0] += days
-        sums[k][1] += 1
-    return {k: round(total / n, 1) for k, (total, n) in sums.items() if n}
+def _stats(dept: int | None) -> QuerySet[AppealStat]:
+    qs = AppealStat.objects.filter(merged=False).order_by()
+    return qs if dept is None else qs.filter(department_id=dept)
+
+
+def _row(key: str, label: str, data: dict[str, int | None]) -> Row:
+    row = Row(key=key, label=label, **{m: data.get(m) or 0 for m in MEASURES})
+    if row.closed:
+        row.avg_workdays_to_close = round((data.get("workdays_sum") or 0) / row.closed, 1)
+    return row
 
 
 def _labels(group_by: str, keys: list[object]) -> dict[object, str]:
@@ -338,50 +316,66 @@ def _labels(group_by: str, keys: list[object]) -> dict[object, str]:
     return {}
 
 
+def _monthly(dept: int | None, date_from: dt.date, date_to: dt.date) -> list[Row]:
+    """Each measure falls in the month of its own day: one grouped count per day column."""
+    months = _months(date_from, date_to)
+    today = timezone.localdate()
+    months = [m for m in months if m[0] <= f"{today:%Y-%m}"] or months[:1]
+    data: dict[str, dict[str, int | None]] = {k: {} for k, _f, _l in months}
+    date_from, date_to = months[0][1], months[-1][2]
+    by_day: dict[str, list[str]] = defaultdict(list)
+    for m, (day, _flag) in _DAY.items():
+        by_day[day].append(m)
+    for day, measures in by_day.items():
+        aggs: dict[str, Count | Sum] = {m: Count("pk", filter=Q(**{_DAY[m][1]: True}) if _DAY[m][1] else None)
+                                        for m in measures}
+        if day == "closed_on":
+            aggs["workdays_sum"] = Sum("close_workdays")
+        qs = (_stats(dept).filter(**{f"{day}__gte": date_from, f"{day}__lte": date_to})
+              .annotate(month=TruncMonth(day)).values("month").annotate(**aggs))
+        for r in qs:
+            bucket = data.get(f"{r['month']:%Y-%m}")
+            if bucket is not None:
+                bucket.update({k: v for k, v in r.items() if k != "month"})
+    returns = _returns(date_from, date_to)
+    if dept is not None:
+        returns = returns.filter(department_id=dept)
+    for r in (returns.annotate(month=TruncMonth("at")).values("month")
+              .annotate(n=Count("appeal_id", distinct=True)).order_by()):
+        bucket = data.get(f"{r['month']:%Y-%m}")
+        if bucket is not None:
+            bucket["returns"] = r["n"]
+    return [_row(k, k, data[k]) for k, _f, _l in months]
+
+
 def appeal_figures(*, actor: User, group_by: str, date_from: dt.date, date_to: dt.date) -> list[Row]:
     """One row per group with data in the period (a department's own row always, for its staff)."""
     dept = _scope(actor)
     _check_group(group_by)
-    start, end = _bounds(date_from, date_to)
-    measures = list(MEASURES)
-    rows: list[Row] = []
+    _check_period(date_from, date_to)
     if group_by == "month":
-        months = _months(date_from, date_to)
-        today = timezone.localdate()
-        months = [m for m in months if m[0] <= f"{today:%Y-%m}"] or months[:1]
-        for key, first, last in months:
-            s, e = _bounds(first, last)
-            qs = _base().filter(_any_event(s, e))
-            data = qs.aggregate(**_counts(s, e, dept, measures))
-            row = Row(key=key, label=key, **data)
-            avg = _workdays_to_close(s, e, dept)
-            row.avg_workdays_to_close = avg.get(ALL)
-            rows.append(row)
-        return rows
-
-    qs = _base().filter(_any_event(start, end))
+        return _monthly(dept, date_from, date_to)
+    field = _KEY_FIELD[group_by]
+    grouped: dict[object, dict[str, int | None]] = {
+        r.pop("gkey"): r for r in _stats(dept).filter(_touched(date_from, date_to))
+        .annotate(gkey=F(field)).values("gkey").annotate(**_aggregates(date_from, date_to))}
+    returns = _returns(date_from, date_to)
     if group_by == "department":
         if dept is not None:
-            qs = qs.filter(lead_department_id=dept)
-        counted = [m for m in measures if m != "returns"]
-        grouped = {r["gkey"]: r for r in qs.annotate(gkey=_key_expr(group_by)).values("gkey")
-                   .annotate(**_counts(start, end, None, counted))}
-        returns = AppealEvent.objects.filter(kind=K.RETURN, at__gte=start, at__lt=end).exclude(
-            appeal__status=S.MERGED)
-        if dept is not None:
             returns = returns.filter(department_id=dept)
-        for r in returns.values("department_id").annotate(n=Count("appeal_id", distinct=True)).order_by():
-            grouped.setdefault(r["department_id"], {m: 0 for m in counted})["returns"] = r["n"]
-        if dept is not None:
-            grouped.setdefault(dept, {m: 0 for m in counted})
+        counted = returns.values(gkey=F("department_id"))
     else:
-        annotated = qs.annotate(gkey=_key_expr(group_by))
-        grouped = {r["gkey"]: r for r in annotated.values("gkey").annotate(**_counts(start, end, dept, measures))}
-    avg = _workdays_to_close(start, end, dept, group_by)
+        if dept is not None:
+            returns = returns.filter(department_id=dept)  # the returns it made
+        counted = returns.values(gkey=F(f"appeal__stat__{field}"))
+    for r in counted.annotate(n=Count("appeal_id", distinct=True)).order_by():
+        grouped.setdefault(r["gkey"], {})["returns"] = r["n"]
+    if group_by == "department" and dept is not None:
+        grouped.setdefault(dept, {})
     labels = _labels(group_by, list(grouped))
+    rows: list[Row] = []
     for k, data in grouped.items():
-        row = Row(key=NONE if k is None else str(k), label=labels.get(k, str(k)),
-                  **{m: data.get(m, 0) for m in measures}, avg_workdays_to_close=avg.get(k))
+        row = _row(NONE if k is None else str(k), labels.get(k, str(k)), data)
         if row.is_empty() and not (group_by == "department" and k == dept and dept is not None):
             continue
         rows.append(row)
@@ -408,11 +402,13 @@ def _rank(rows: list[Row]) -> None:
 
 
 def appeal_figure_total(*, actor: User, date_from: dt.date, date_to: dt.date) -> Row:
-    """The totals row of the actor's scope (key "all"); not the sum of the rows, since one appeal can
-    be returned by two departments."""
+    """The totals row of the actor's scope (key "all"); returns are not the sum of the rows, since
+    one appeal can be returned by two departments."""
     dept = _scope(actor)
-    start, end = _bounds(date_from, date_to)
-    qs = _base().filter(_any_event(start, end))
-    data = qs.aggregate(**_counts(start, end, dept, list(MEASURES)))
-    avg = _workdays_to_close(start, end, dept)
-    return Row(key=ALL, label=str(_("合计")), **data, avg_workdays_to_close=avg.get(ALL))
+    _check_period(date_from, date_to)
+    data = _stats(dept).filter(_touched(date_from, date_to)).aggregate(**_aggregates(date_from, date_to))
+    returns = _returns(date_from, date_to)
+    if dept is not None:
+        returns = returns.filter(department_id=dept)
+    data["returns"] = returns.values("appeal_id").distinct().count()
+    return _row(ALL, str(_("合计")), data)

@@ -239,3 +239,38 @@ class AppealEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["appeal", "at"]), models.Index(fields=["kind", "at"])]
+
+
+class AppealStat(models.Model):
+    """One row per appeal: what its event rows say, folded for the figures (``stats.py``).
+
+    Written in the same transaction as each event (``stats.apply``) and rebuildable from the events
+    alone (``yingshang appeals rebuild-stats``).  Every measure but returns happens at most once in
+    an appeal's life (a return before signing is the only step that can repeat), so each is a day
+    column here and a figure over any period is a plain filtered count over this narrow table."""
+
+    appeal = models.OneToOneField(Appeal, primary_key=True, on_delete=models.CASCADE, related_name="stat")
+    department = models.ForeignKey("core.Department", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", help_text="current lead department")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=16)
+    township = models.ForeignKey("core.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="the enterprise's township when the appeal was submitted")
+    merged = models.BooleanField(default=False)
+    received_on = models.DateField()
+    signed_in_time_on = models.DateField(null=True, blank=True)
+    contacted_in_time_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    reopened_on = models.DateField(null=True, blank=True)
+    late_reply = models.BooleanField(default=False)
+    last_result = models.CharField(max_length=12, blank=True)
+    closed_on_time = models.BooleanField(default=False)
+    resolved = models.BooleanField(default=False)
+    satisfied = models.BooleanField(default=False)
+    rated = models.BooleanField(default=False)
+    unrated = models.BooleanField(default=False)
+    close_workdays = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["received_on"]), models.Index(fields=["closed_on"]),
+                   models.Index(fields=["department", "received_on"])]

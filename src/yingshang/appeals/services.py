@@ -4,21 +4,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from yingshang.core import workdays
-from yingshang.core.audit import audit_record
+from yingshang.core.audit import Entry, audit_record, audit_record_many
 from yingshang.core.errors import Conflict, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
 from yingshang.core.permissions import require
 from yingshang.core.services import notify
 from yingshang.enterprises.models import Enterprise
 
+from . import stats
 from .models import Appeal, AppealAssist, AppealEvent, Category, Channel, Extension, Meeting, SupervisionOrder
 
 S = Appeal.Status
@@ -39,6 +41,7 @@ def _event(appeal: Appeal, kind: str, actor: User | None, *, frm: str = "", text
     )
     audit_record(actor=actor, action=f"appeal.{kind}", obj=appeal, object_repr=appeal.number,
                  after={"status": appeal.status, "from": frm, **ev.data})
+    stats.apply(appeal, ev)
     return ev
 
 
@@ -447,48 +450,106 @@ def appeal_merge(*, actor: User, duplicate: Appeal, into: Appeal) -> Appeal:
     return duplicate
 
 
-def appeal_sweep(*, today: dt.date | None = None) -> dict[str, int]:
-    """Mark overdue appeals, escalate those overdue for long, close unrated replies.  Each row is
-    claimed by a conditional UPDATE, so several workers running the sweep never act twice."""
+SWEEP_BATCH = 2000
+
+
+def _claim(qs: Any, batch: int) -> list[Appeal]:
+    """Lock up to ``batch`` rows of ``qs`` that no other sweep holds (SKIP LOCKED where the database
+    has it; SQLite serialises writers anyway)."""
+    locked = qs.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+    return list(locked.select_related("lead_department", "handler", "responsible_leader").order_by("pk")[:batch])
+
+
+def _bulk_events(appeals: list[Appeal], kind: str, now: dt.datetime, *, frm: dict[int, str],
+                 internal: bool = False, data: dict[int, dict[str, Any]] | None = None) -> None:
+    """The events, audit records and figure rows of one sweep step over many appeals at once."""
+    data = data or {}
+    events = AppealEvent.objects.bulk_create([
+        AppealEvent(appeal=a, kind=kind, from_status=frm[a.pk], to_status=a.status, actor=None, at=now,
+                    internal=internal, department=None,
+                    data={k: str(v) if isinstance(v, (dt.date, dt.datetime)) else v
+                          for k, v in data.get(a.pk, {}).items()})
+        for a in appeals])
+    audit_record_many(actor=None, entries=[
+        Entry(f"appeal.{kind}", Appeal._meta.label, str(a.pk), a.number, None,
+              {"status": a.status, "from": frm[a.pk], **ev.data}) for a, ev in zip(appeals, events, strict=True)])
+    stats.apply_many(list(zip(appeals, events, strict=True)))
+
+
+def _notify_digest(per_person: dict[User, list[Appeal]], one: str, many: str, url: str) -> None:
+    """One message per person per sweep: the appeal itself when there is one, else a count."""
+    for person, appeals in per_person.items():
+        if len(appeals) == 1:
+            a = appeals[0]
+            transaction.on_commit(lambda p=person, a=a: _notify_later([p], f"{one}：{a.title}", a))
+        else:
+            title, body = many.format(n=len(appeals)), "、".join(a.number for a in appeals[:20])
+            transaction.on_commit(lambda p=person, t=title, b=body: notify(recipients=[p], title=t, body=b, url=url))
+
+
+def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> dict[str, int]:
+    """Mark overdue appeals, escalate those overdue for long, close unrated replies.
+
+    Set-based: each step claims a batch of rows under a row lock that concurrent sweeps skip,
+    updates them with one statement, and writes their events, audit records and figure rows in
+    bulk; every person concerned gets one message per step, not one per appeal.  Several workers
+    may run it at once and no appeal is acted on twice."""
     # a sweep run "as of" a given day (catching up, demo history) records that day, not the wall clock
     now = timezone.now() if today is None else timezone.make_aware(dt.datetime.combine(today, dt.time(0, 30)))
     today = today or _today()
     counts = {"overdue": 0, "escalated": 0, "closed_unrated": 0}
-    for pk in list(Appeal.objects.filter(status__in=OPEN_STATUSES, resolve_due__lt=today, overdue_at__isnull=True)
-                   .values_list("pk", flat=True)):
+    heads: dict[int, list[User]] = defaultdict(list)
+    handlers: dict[int, list[User]] = defaultdict(list)
+    for u in User.objects.filter(role__in=[Role.HEAD, Role.HANDLER], is_active=True, department__isnull=False):
+        (heads if u.role == Role.HEAD else handlers)[u.department_id].append(u)
+
+    while True:  # overdue
         with transaction.atomic():
-            if not Appeal.objects.filter(pk=pk, overdue_at__isnull=True, status__in=OPEN_STATUSES).update(overdue_at=now):
-                continue
-            appeal = Appeal.objects.select_related("lead_department", "handler", "responsible_leader").get(pk=pk)
-            _event(appeal, AppealEvent.Kind.OVERDUE, None, frm=appeal.status, resolve_due=appeal.resolve_due,
-                   internal=True, at=now)
-            people = [u for u in [appeal.handler, appeal.responsible_leader] if u]
-            people += list(User.objects.filter(department=appeal.lead_department, role=Role.HEAD, is_active=True))
-            if not appeal.handler:
-                people += list(User.objects.filter(department=appeal.lead_department, role=Role.HANDLER, is_active=True))
-            transaction.on_commit(lambda p=people, a=appeal: _notify_later(p, f"诉求已超期：{a.title}", a))
-            counts["overdue"] += 1
-    for pk in list(Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False, escalated_at__isnull=True)
-                   .values_list("pk", flat=True)):
-        appeal = Appeal.objects.get(pk=pk)
-        if workdays.between(appeal.resolve_due, today)[0] <= settings.APPEAL_ESCALATE_DAYS:
-            continue
+            rows = _claim(Appeal.objects.filter(status__in=OPEN_STATUSES, resolve_due__lt=today,
+                                                overdue_at__isnull=True), batch)
+            if not rows:
+                break
+            Appeal.objects.filter(pk__in=[a.pk for a in rows]).update(overdue_at=now)
+            per_person: dict[User, list[Appeal]] = defaultdict(list)
+            for a in rows:
+                a.overdue_at = now
+                people = [u for u in (a.handler, a.responsible_leader) if u]
+                people += heads[a.lead_department_id] + ([] if a.handler else handlers[a.lead_department_id])
+                for p in people:
+                    per_person[p].append(a)
+            _bulk_events(rows, AppealEvent.Kind.OVERDUE, now, frm={a.pk: a.status for a in rows}, internal=True,
+                         data={a.pk: {"resolve_due": a.resolve_due} for a in rows})
+            _notify_digest(per_person, "诉求已超期", "您有 {n} 件诉求已超期", "/appeals/?overdue=1")
+            counts["overdue"] += len(rows)
+
+    # escalate: overdue by more than APPEAL_ESCALATE_DAYS working days, judged once per due date
+    dues = (Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False, escalated_at__isnull=True)
+            .values_list("resolve_due", flat=True).distinct().order_by())
+    late = [d for d in dues if d and workdays.between(d, today)[0] > settings.APPEAL_ESCALATE_DAYS]
+    office = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True))
+    while late:
         with transaction.atomic():
-            if not Appeal.objects.filter(pk=pk, escalated_at__isnull=True).update(escalated_at=now):
-                continue
-            appeal.refresh_from_db()
-            _event(appeal, AppealEvent.Kind.ESCALATE, None, frm=appeal.status, internal=True, at=now)
-            people = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True))
-            transaction.on_commit(lambda p=people, a=appeal: _notify_later(p, f"超期诉求升级督办：{a.title}", a))
-            counts["escalated"] += 1
-    for pk in list(Appeal.objects.filter(status=S.REPLIED, rate_due__lt=today).values_list("pk", flat=True)):
+            rows = _claim(Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False,
+                                                escalated_at__isnull=True, resolve_due__in=late), batch)
+            if not rows:
+                break
+            Appeal.objects.filter(pk__in=[a.pk for a in rows]).update(escalated_at=now)
+            _bulk_events(rows, AppealEvent.Kind.ESCALATE, now, frm={a.pk: a.status for a in rows}, internal=True)
+            _notify_digest({p: rows for p in office}, "超期诉求升级督办", "{n} 件超期诉求升级督办",
+                           "/appeals/?overdue=1")
+            counts["escalated"] += len(rows)
+
+    while True:  # no rating within the limit: closed as unrated
         with transaction.atomic():
-            if not Appeal.objects.filter(pk=pk, status=S.REPLIED).update(
-                    status=S.CLOSED, rating=Appeal.Rating.UNRATED, closed_at=now):
-                continue
-            appeal = Appeal.objects.get(pk=pk)
-            _event(appeal, AppealEvent.Kind.CLOSE_UNRATED, None, frm=S.REPLIED, at=now)
-            counts["closed_unrated"] += 1
+            rows = _claim(Appeal.objects.filter(status=S.REPLIED, rate_due__lt=today), batch)
+            if not rows:
+                break
+            Appeal.objects.filter(pk__in=[a.pk for a in rows]).update(
+                status=S.CLOSED, rating=Appeal.Rating.UNRATED, closed_at=now)
+            for a in rows:
+                a.status, a.rating, a.closed_at = S.CLOSED, Appeal.Rating.UNRATED, now
+            _bulk_events(rows, AppealEvent.Kind.CLOSE_UNRATED, now, frm={a.pk: S.REPLIED for a in rows})
+            counts["closed_unrated"] += len(rows)
     return counts
 
 
