@@ -247,6 +247,52 @@ def test_12345_push_with_bearer_token_is_idempotent(appeal_county: County) -> No
     assert Appeal.objects.count() == 2
 
 
+def test_batch_push_takes_each_item_on_its_own(appeal_county: County) -> None:
+    from yingshang.appeals.models import Appeal, AppealStat
+    from yingshang.core.audit import audit_verify
+    from yingshang.core.models import Notification
+    from yingshang.core.services import api_token_create
+
+    c = appeal_county
+    _, raw = api_token_create(actor=c.security, user=c.dispatcher, name="12345热线")  # type: ignore[arg-type]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    base = portal_payload(enterprise_uscc=c.ent_a.uscc, channel="12345", external_system="12345")
+    earlier = ok(post(Client(), "", {**base, "external_id": "T-0"}, **auth), 201)
+    items = [
+        {**base, "external_id": "T-1", "title": "路灯不亮"},
+        {**base, "external_id": "T-0"},  # pushed before
+        {**base, "external_id": "T-2", "enterprise_uscc": "91360781MA00000000"},  # unknown enterprise
+        {**base, "external_id": "T-3", "category_code": "nope"},
+        {**base, "external_id": "T-4", "channel": "portal"},  # staff must name the real channel
+        {**base, "external_id": "T-5", "title": "  "},
+        {**base, "external_id": "T-1", "title": "同一工单第二次"},  # twice in one batch
+        {**base, "external_id": "T-6", "enterprise_uscc": c.ent_b.uscc, "urgency": "urgent"},
+    ]
+    before = Notification.objects.filter(recipient=c.dispatcher).count()
+    body = ok(post(Client(), "/batch", {"items": items}, **auth))
+    assert (body["created"], body["existing"], body["refused"]) == (2, 2, 4)
+    outcomes = [(r["index"], r["outcome"], (r.get("error") or {}).get("field")) for r in body["results"]]
+    assert outcomes == [(0, "created", None), (1, "existing", None), (2, "refused", "enterprise_uscc"),
+                        (3, "refused", "category_code"), (4, "refused", "channel"), (5, "refused", "title"),
+                        (6, "existing", None), (7, "created", None)]
+    r = body["results"]
+    assert r[1]["number"] == earlier["number"] and r[6]["number"] == r[0]["number"]
+    t1 = Appeal.objects.get(number=r[0]["number"])
+    assert t1.title == "路灯不亮" and t1.events.filter(kind="submit").count() == 1
+    assert t1.number.startswith("SQ") and t1.number.endswith(f"{t1.pk:06d}")
+    assert Appeal.objects.filter(external_system="12345").count() == 3
+    assert AppealStat.objects.filter(appeal__external_system="12345").count() == 3
+    assert Notification.objects.filter(recipient=c.dispatcher).count() == before + 1  # one message per batch
+    assert audit_verify().ok
+    # nothing to take: all refused, nothing written
+    bad = ok(post(Client(), "/batch", {"items": [{**base, "external_id": "X", "category_code": "nope"}]}, **auth))
+    assert bad["refused"] == 1 and Appeal.objects.count() == 3
+    # limits and roles
+    error(post(Client(), "/batch", {"items": []}, **auth), 400, field="items")
+    error(post(as_user(c.ent_user_a), "/batch", {"items": items[:1]}), 403)
+    assert Appeal.objects.count() == 3
+
+
 # ------------------------------------------------------------------------------------ refused paths
 
 

@@ -319,11 +319,16 @@ def _row(a: Appeal) -> dict[str, Any]:
             "resolve_due": a.resolve_due, "warning": selectors.warning_level(a), "created_at": a.created_at}
 
 
-def _detail(request: HttpRequest, number_or_appeal: str | Appeal) -> dict[str, Any]:
+def _detail(request: HttpRequest, number_or_appeal: str | Appeal, *, fresh: bool = False) -> dict[str, Any]:
+    """The appeal as the actor may see it.  ``fresh``: the actor's own appeal just created in this
+    request, answered from memory (nothing assigned yet, no assists, no extensions)."""
     actor = request.user
     pk = number_or_appeal.pk if isinstance(number_or_appeal, Appeal) else None
-    a = (selectors.appeal_get(actor=actor, pk=pk) if pk is not None  # type: ignore[arg-type]
-         else _get(request, number_or_appeal))  # type: ignore[arg-type]
+    if fresh and isinstance(number_or_appeal, Appeal):
+        a = number_or_appeal
+    else:
+        a = (selectors.appeal_get(actor=actor, pk=pk) if pk is not None  # type: ignore[arg-type]
+             else _get(request, number_or_appeal))  # type: ignore[arg-type]
     staff = _staff(actor)
     timeline = [_event_out(ev, staff) for ev in selectors.appeal_timeline(actor=actor, appeal=a)]  # type: ignore[arg-type]
     out: dict[str, Any] = {
@@ -343,13 +348,99 @@ def _detail(request: HttpRequest, number_or_appeal: str | Appeal) -> dict[str, A
             "responsible_leader": _name(a.responsible_leader), "commissioner": _name(a.commissioner),
             "due_provisional": a.due_provisional, "overdue_at": a.overdue_at, "escalated_at": a.escalated_at,
             "return_count": a.return_count, "version": a.version,
-            "assists": [{"department_code": r.department.code, "department_name": r.department.name,
-                         "opinion": r.opinion, "opinion_at": r.opinion_at, "opinion_by": _name(r.opinion_by)}
-                        for r in a.assists.select_related("department", "opinion_by").order_by("department__code")],
-            "extensions": [_extension_out(e) for e in
-                           a.extensions.select_related("requested_by", "decided_by").order_by("requested_at", "id")],
+            "assists": [] if fresh else [
+                {"department_code": r.department.code, "department_name": r.department.name,
+                 "opinion": r.opinion, "opinion_at": r.opinion_at, "opinion_by": _name(r.opinion_by)}
+                for r in a.assists.select_related("department", "opinion_by").order_by("department__code")],
+            "extensions": [] if fresh else [
+                _extension_out(e) for e in
+                a.extensions.select_related("requested_by", "decided_by").order_by("requested_at", "id")],
         }
     return out
+
+
+# ------------------------------------------------------------------------------------------- batch intake
+# (before the reads: "/batch" would otherwise match the GET route "/{number}")
+
+BATCH_MAX = 200
+
+
+class BatchIn(Schema):
+    items: list[SubmitIn] = Field(..., min_length=1, max_length=BATCH_MAX)
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    message_en: str
+    field: str | None = None
+
+
+class BatchItemOut(Schema):
+    index: int
+    outcome: str = Field(description="created | existing | refused")
+    number: str | None = None
+    error: ErrorOut | None = None
+
+
+class BatchOut(Schema):
+    created: int
+    existing: int
+    refused: int
+    results: list[BatchItemOut]
+
+
+@router.post("/batch", response=BatchOut)
+def appeal_submit_batch(request: HttpRequest, payload: BatchIn):  # type: ignore[no-untyped-def]
+    """Several appeals at once (a hotline platform pushing its tickets, at most 200 per call).  Each
+    item is taken or refused on its own; the same external id again gives back the earlier appeal."""
+    actor = request.user
+    require(actor, "appeals.file")  # type: ignore[arg-type]
+    usccs = {it.enterprise_uscc.strip().upper() for it in payload.items}
+    enterprises = {e.uscc: e for e in Enterprise.objects.select_related("region").filter(uscc__in=usccs)}
+    categories = {c.code: c for c in Category.objects.filter(code__in={it.category_code.strip()
+                                                                          for it in payload.items})}
+    meetings = Meeting.objects.in_bulk({it.meeting_id for it in payload.items if it.meeting_id is not None})
+    n = len(payload.items)
+    prepared: list[dict[str, Any] | None] = [None] * n
+    errors: list[DomainError | None] = [None] * n
+    for i, it in enumerate(payload.items):
+        code = it.enterprise_uscc.strip().upper()
+        if code not in enterprises:
+            errors[i] = ValidationFailed(f"统一社会信用代码 {code or '（空）'} 对应的市场主体不存在",
+                                         f"no enterprise with credit code {code or '(empty)'}", field="enterprise_uscc")
+        elif it.category_code.strip() not in categories:
+            errors[i] = ValidationFailed(f"分类代码 {it.category_code} 不存在", f"no category {it.category_code}",
+                                         field="category_code")
+        elif it.meeting_id is not None and it.meeting_id not in meetings:
+            errors[i] = ValidationFailed("会议记录不存在", "no such meeting", field="meeting_id")
+        else:
+            prepared[i] = {
+                "enterprise": enterprises[code], "category": categories[it.category_code.strip()],
+                "title": it.title, "content": it.content, "channel": it.channel, "contact_name": it.contact_name,
+                "contact_phone": it.contact_phone, "urgency": it.urgency, "show_name": it.show_name,
+                "caller": it.caller, "meeting": meetings.get(it.meeting_id) if it.meeting_id else None,
+                "external_system": it.external_system, "external_id": it.external_id}
+    index = [i for i in range(n) if prepared[i] is not None]
+    result = services.appeal_submit_many(actor=actor, items=[prepared[i] for i in index])  # type: ignore[arg-type, misc]
+    names = {"enterprise": "enterprise_uscc", "category": "category_code", "meeting": "meeting_id"}
+    for j, i in enumerate(index):
+        errors[i] = result.errors[j]
+    out, counts = [], {"created": 0, "existing": 0, "refused": 0}
+    appeals = dict(zip(index, result.appeals, strict=True))
+    for i in range(n):
+        err, appeal = errors[i], appeals.get(i)
+        if err is not None or appeal is None:
+            assert err is not None
+            body = err.as_dict()
+            body["field"] = names.get(body["field"] or "", body["field"])
+            out.append({"index": i, "outcome": "refused", "error": body})
+            counts["refused"] += 1
+        else:
+            outcome = "existing" if appeal.repeated else "created"
+            out.append({"index": i, "outcome": outcome, "number": appeal.number})
+            counts[outcome] += 1
+    return {**counts, "results": out}
 
 
 # ------------------------------------------------------------------------------------------- reads
@@ -403,13 +494,13 @@ def appeal_submit(request: HttpRequest, payload: SubmitIn):  # type: ignore[no-u
         raise NotPermitted("您无权提交诉求", "you may not raise appeals")
     uscc_code = payload.enterprise_uscc.strip().upper()
     if actor.role == Role.ENTERPRISE:  # type: ignore[union-attr]
-        own = Enterprise.objects.filter(pk=actor.enterprise_id).first()  # type: ignore[union-attr]
+        own = Enterprise.objects.select_related("region").filter(pk=actor.enterprise_id).first()  # type: ignore[union-attr]
         if own is None or (uscc_code and uscc_code != own.uscc):
             raise NotPermitted("只能为本企业提交诉求", "you can only raise appeals for your own enterprise",
                                field="enterprise_uscc")
         enterprise = own
     else:
-        enterprise = Enterprise.objects.filter(uscc=uscc_code).first() if uscc_code else None
+        enterprise = Enterprise.objects.select_related("region").filter(uscc=uscc_code).first() if uscc_code else None
         if enterprise is None:
             raise ValidationFailed(f"统一社会信用代码 {uscc_code or '（空）'} 对应的市场主体不存在",
                                    f"no enterprise with credit code {uscc_code or '(empty)'}", field="enterprise_uscc")
@@ -423,15 +514,13 @@ def appeal_submit(request: HttpRequest, payload: SubmitIn):  # type: ignore[no-u
         if meeting is None:
             raise ValidationFailed("会议记录不存在", "no such meeting", field="meeting_id")
     external_id = payload.external_id.strip()
-    pushed_before = bool(external_id) and Appeal.objects.filter(
-        external_system=payload.external_system, external_id=external_id).exists()
     with _api_fields(enterprise="enterprise_uscc", category="category_code", meeting="meeting_id"):
         appeal = services.appeal_submit(
             actor=actor, enterprise=enterprise, category=category, title=payload.title,  # type: ignore[arg-type]
             content=payload.content, channel=payload.channel, contact_name=payload.contact_name,
             contact_phone=payload.contact_phone, urgency=payload.urgency, show_name=payload.show_name,
             caller=payload.caller, meeting=meeting, external_system=payload.external_system, external_id=external_id)
-    return Status(200 if pushed_before else 201, _detail(request, appeal))
+    return Status(200 if appeal.repeated else 201, _detail(request, appeal, fresh=not appeal.repeated))
 
 
 # ------------------------------------------------------------------------------------------- handling

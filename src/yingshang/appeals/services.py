@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from yingshang.core import workdays
 from yingshang.core.audit import Entry, audit_record, audit_record_many
-from yingshang.core.errors import Conflict, NotPermitted, ValidationFailed
+from yingshang.core.errors import Conflict, DomainError, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
 from yingshang.core.permissions import require
 from yingshang.core.services import notify
@@ -36,7 +38,8 @@ def _event(appeal: Appeal, kind: str, actor: User | None, *, frm: str = "", text
            **data: Any) -> AppealEvent:
     ev = AppealEvent.objects.create(
         appeal=appeal, kind=kind, from_status=frm, to_status=appeal.status, actor=actor, at=at or timezone.now(),
-        text=text, internal=internal, department=department or (actor.department if actor else None),
+        text=text, internal=internal,
+        department_id=department.pk if department else (actor.department_id if actor else None),
         data={k: (str(v) if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in data.items()},
     )
     audit_record(actor=actor, action=f"appeal.{kind}", obj=appeal, object_repr=appeal.number,
@@ -76,16 +79,10 @@ def _clean_text(value: str, field: str, label: str, max_len: int = 5000, require
 # ------------------------------------------------------------------------------------------- intake
 
 
-@transaction.atomic
-def appeal_submit(
-    *, actor: User, enterprise: Enterprise, category: Category, title: str, content: str, channel: str,
-    contact_name: str, contact_phone: str, urgency: str = Appeal.Urgency.NORMAL, show_name: bool = False,
-    caller: str = "", meeting: Meeting | None = None, external_system: str = "", external_id: str = "",
-    attachments: list[Any] | None = None,
-) -> Appeal:
-    """An enterprise raises an appeal on the portal; the office files one for a caller (hotline,
-    liaison group, visit, meeting); another system pushes one through the API with its external id
-    (the same id twice gives the same appeal)."""
+def _prepare(*, actor: User, enterprise: Enterprise, category: Category, title: str, content: str, channel: str,
+             contact_name: str, contact_phone: str, urgency: str, show_name: bool, caller: str,
+             meeting: Meeting | None, external_system: str, external_id: str) -> Appeal:
+    """Check one submission and build its unsaved appeal (no queries)."""
     if actor.role == Role.ENTERPRISE:
         require(actor, "appeals.submit_own")
         if actor.enterprise_id != enterprise.pk:
@@ -110,38 +107,180 @@ def appeal_submit(
     external_system, external_id = (external_system or "").strip(), (external_id or "").strip()
     if len(external_system) > 30 or len(external_id) > 64:
         raise ValidationFailed("外部系统或外部编号过长", "external system/id too long", field="external_id")
-    if external_id:
-        existing = Appeal.objects.filter(external_system=external_system, external_id=external_id).first()
-        if existing:
-            if existing.enterprise_id != enterprise.pk:
-                raise Conflict("该外部编号已用于另一企业的诉求", "this external id belongs to another enterprise's appeal",
-                               field="external_id")
-            return existing
-    appeal = Appeal(
+    return Appeal(
         enterprise=enterprise, category=category, channel=channel, urgency=urgency, show_name=show_name,
         title=_clean_text(title, "title", "标题", 200), content=_clean_text(content, "content", "诉求内容"),
         contact_name=_clean_text(contact_name, "contact_name", "联系人", 50),
         contact_phone=_clean_text(contact_phone, "contact_phone", "联系电话", 20),
         caller=(caller or "").strip()[:50], meeting=meeting, external_system=external_system,
-        external_id=external_id, filed_by=actor, number="pending",
+        external_id=external_id, filed_by=actor,
+        # a unique placeholder until the row has its id: a shared one would make concurrent submissions
+        # wait on each other in the unique index
+        number=f"tmp{uuid.uuid4().hex[:17]}",
     )
+
+
+def _same_push(appeal: Appeal, existing: Appeal | None) -> Appeal | None:
+    """The appeal an earlier push with the same external id created, if any."""
+    if existing is None:
+        return None
+    if existing.enterprise_id != appeal.enterprise_id:
+        raise Conflict("该外部编号已用于另一企业的诉求", "this external id belongs to another enterprise's appeal",
+                       field="external_id")
+    existing.repeated = True  # the same push again: the caller answers 200, not 201
+    return existing
+
+
+def _number(day: dt.date, pk: int) -> str:
+    return f"SQ{day:%Y%m%d}{pk:06d}"
+
+
+@transaction.atomic
+def appeal_submit(
+    *, actor: User, enterprise: Enterprise, category: Category, title: str, content: str, channel: str,
+    contact_name: str, contact_phone: str, urgency: str = Appeal.Urgency.NORMAL, show_name: bool = False,
+    caller: str = "", meeting: Meeting | None = None, external_system: str = "", external_id: str = "",
+    attachments: list[Any] | None = None,
+) -> Appeal:
+    """An enterprise raises an appeal on the portal; the office files one for a caller (hotline,
+    liaison group, visit, meeting); another system pushes one through the API with its external id
+    (the same id twice gives the same appeal)."""
+    appeal = _prepare(actor=actor, enterprise=enterprise, category=category, title=title, content=content,
+                      channel=channel, contact_name=contact_name, contact_phone=contact_phone, urgency=urgency,
+                      show_name=show_name, caller=caller, meeting=meeting, external_system=external_system,
+                      external_id=external_id)
+    if appeal.external_id:
+        existing = _same_push(appeal, Appeal.objects.filter(external_system=appeal.external_system,
+                                                            external_id=appeal.external_id).first())
+        if existing:
+            return existing
     try:
         with transaction.atomic():
             appeal.save()
     except IntegrityError:  # the same external id pushed twice at the same moment
-        existing = external_id and Appeal.objects.filter(external_system=external_system,
-                                                         external_id=external_id).first()
+        existing = appeal.external_id and _same_push(appeal, Appeal.objects.filter(
+            external_system=appeal.external_system, external_id=appeal.external_id).first())
         if existing:
             return existing
         raise
-    appeal.number = f"SQ{timezone.localdate():%Y%m%d}{appeal.pk:06d}"
+    appeal.number = _number(timezone.localdate(), appeal.pk)
     appeal.save(update_fields=["number"])
     if attachments:
         appeal.attachments.set(attachments)
-    _event(appeal, AppealEvent.Kind.SUBMIT, actor, channel=channel, caller=caller)
-    dispatchers = list(User.objects.filter(role=Role.DISPATCHER, is_active=True))
-    transaction.on_commit(lambda: _notify_later(dispatchers, f"新诉求待派单：{appeal.title}", appeal))
+    _event(appeal, AppealEvent.Kind.SUBMIT, actor, channel=appeal.channel, caller=appeal.caller)
+    # in-app messages are rows like any other: written in the same transaction
+    notify(recipients=list(User.objects.filter(role=Role.DISPATCHER, is_active=True)),
+           title=f"新诉求待派单：{appeal.title}", body=f"{appeal.number} {enterprise.name}", url=f"/appeals/{appeal.pk}/")
+    appeal.repeated = False
     return appeal
+
+
+@dataclass
+class BatchResult:
+    """One outcome per submitted item, in order: the appeal (new or an earlier push with the same
+    external id) or the error that refused that item."""
+    appeals: list[Appeal | None]
+    errors: list[DomainError | None]
+
+    @property
+    def created(self) -> int:
+        return sum(1 for a in self.appeals if a is not None and not a.repeated)
+
+
+def appeal_submit_many(*, actor: User, items: list[dict[str, Any]]) -> BatchResult:
+    """Several appeals in one go — a hotline platform pushing its tickets in batches.
+
+    Each item has the arguments of ``appeal_submit`` (enterprise and category objects resolved by
+    the caller).  Items are checked one by one: a refused item is reported with its error and the
+    others are still taken; an external id seen before gives back the earlier appeal.  The valid
+    items are written with one statement per table (appeals, events, audit records, figure rows)
+    and the dispatchers get one message for the batch."""
+    n = len(items)
+    result = BatchResult(appeals=[None] * n, errors=[None] * n)
+    fresh: list[tuple[int, Appeal]] = []
+    for i, item in enumerate(items):
+        try:
+            fresh.append((i, _prepare(actor=actor, **item)))
+        except DomainError as exc:
+            result.errors[i] = exc
+    keyed = {(a.external_system, a.external_id) for _i, a in fresh if a.external_id}
+    earlier: dict[tuple[str, str], Appeal] = {}
+    if keyed:
+        q = Q()
+        for system, ext in keyed:
+            q |= Q(external_system=system, external_id=ext)
+        earlier = {(a.external_system, a.external_id): a for a in Appeal.objects.filter(q)}
+    todo: list[tuple[int, Appeal]] = []
+    seen: dict[tuple[str, str], int] = {}  # external id → index of its first item in this batch
+    items_by_index = dict(fresh)
+    for i, a in fresh:
+        key = (a.external_system, a.external_id)
+        try:
+            if a.external_id and key in earlier:
+                result.appeals[i] = _same_push(a, earlier[key])
+                continue
+            if a.external_id and key in seen:  # twice in the same batch: one appeal
+                first = items_by_index[seen[key]]
+                if first.enterprise_id != a.enterprise_id:
+                    raise Conflict("该外部编号已用于另一企业的诉求",
+                                   "this external id belongs to another enterprise's appeal", field="external_id")
+                continue
+        except DomainError as exc:
+            result.errors[i] = exc
+            continue
+        if a.external_id:
+            seen[key] = i
+        todo.append((i, a))
+    if todo:
+        try:
+            with transaction.atomic():
+                _insert_many(actor, [a for _i, a in todo])
+        except IntegrityError:  # another push took an external id meanwhile: fall back to one by one
+            for i, a in todo:
+                try:
+                    result.appeals[i] = appeal_submit(
+                        actor=actor, enterprise=a.enterprise, category=a.category, title=a.title,
+                        content=a.content, channel=a.channel, contact_name=a.contact_name,
+                        contact_phone=a.contact_phone, urgency=a.urgency, show_name=a.show_name, caller=a.caller,
+                        meeting=a.meeting, external_system=a.external_system, external_id=a.external_id)
+                except DomainError as exc:
+                    result.errors[i] = exc
+            todo = []
+        for i, a in todo:
+            a.repeated = False
+            result.appeals[i] = a
+    for i, item in enumerate(items):  # the second of two identical pushes in one batch
+        if result.appeals[i] is None and result.errors[i] is None:
+            first = seen[((item.get("external_system") or "").strip(), (item.get("external_id") or "").strip())]
+            if result.appeals[first] is None:
+                result.errors[i] = result.errors[first]
+            else:
+                result.appeals[i] = Appeal.objects.get(pk=result.appeals[first].pk)  # type: ignore[union-attr]
+                result.appeals[i].repeated = True  # type: ignore[union-attr]
+    return result
+
+
+def _insert_many(actor: User, appeals: list[Appeal]) -> None:
+    """Write new appeals with their submit events, audit records, figure rows and one message."""
+    now, today = timezone.now(), timezone.localdate()
+    Appeal.objects.bulk_create(appeals)
+    if any(a.pk is None for a in appeals):  # a database without RETURNING for bulk inserts
+        raise RuntimeError("bulk insert did not return primary keys")
+    for a in appeals:
+        a.number = _number(today, a.pk)
+    Appeal.objects.bulk_update(appeals, ["number"], batch_size=500)
+    events = AppealEvent.objects.bulk_create([
+        AppealEvent(appeal=a, kind=AppealEvent.Kind.SUBMIT, from_status="", to_status=a.status, actor=actor, at=now,
+                    department_id=actor.department_id, data={"channel": a.channel, "caller": a.caller})
+        for a in appeals])
+    audit_record_many(actor=actor, entries=[
+        Entry(f"appeal.{AppealEvent.Kind.SUBMIT}", Appeal._meta.label, str(a.pk), a.number, None,
+              {"status": a.status, "from": "", **ev.data}) for a, ev in zip(appeals, events, strict=True)])
+    stats.create_many(list(zip(appeals, events, strict=True)))
+    title = (f"新诉求待派单：{appeals[0].title}" if len(appeals) == 1
+             else f"{len(appeals)} 件新诉求待派单（{appeals[0].get_channel_display()}等渠道）")
+    notify(recipients=list(User.objects.filter(role=Role.DISPATCHER, is_active=True)), title=title,
+           body="、".join(a.number for a in appeals[:20]), url="/appeals/?status=submitted")
 
 
 def _notify_later(users: list[User], title: str, appeal: Appeal) -> None:
@@ -456,7 +595,8 @@ SWEEP_BATCH = 2000
 def _claim(qs: Any, batch: int) -> list[Appeal]:
     """Lock up to ``batch`` rows of ``qs`` that no other sweep holds (SKIP LOCKED where the database
     has it; SQLite serialises writers anyway)."""
-    locked = qs.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+    locked = qs.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked,
+                                  of=("self",) if connection.features.has_select_for_update_of else ())
     return list(locked.select_related("lead_department", "handler", "responsible_leader").order_by("pk")[:batch])
 
 

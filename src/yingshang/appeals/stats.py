@@ -85,6 +85,19 @@ def apply(appeal: Any, ev: Any) -> None:
         stat.save(update_fields=[f.removesuffix("_id") for f in changed])
 
 
+def create_many(pairs: list[tuple[Any, Any]]) -> None:
+    """The stat rows of newly submitted appeals (``appeal.enterprise.region`` loaded)."""
+    from .models import AppealStat
+
+    rows = []
+    for appeal, ev in pairs:
+        stat = AppealStat(appeal=appeal, category_id=appeal.category_id, channel=appeal.channel,
+                          township_id=township_of(appeal.enterprise.region))
+        fold(stat, ev)
+        rows.append(stat)
+    AppealStat.objects.bulk_create(rows)
+
+
 def apply_many(pairs: list[tuple[Any, Any]]) -> None:
     """``apply`` for many (appeal, event) pairs of one bulk step (never submissions)."""
     from .models import AppealStat

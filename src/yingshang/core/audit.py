@@ -66,8 +66,11 @@ class Entry:
 
 
 def _lock_head() -> AuditHead:
-    AuditHead.objects.get_or_create(id=1)
-    return AuditHead.objects.select_for_update().get(id=1)
+    head = AuditHead.objects.select_for_update().filter(id=1).first()
+    if head is None:  # the very first record
+        AuditHead.objects.get_or_create(id=1)
+        head = AuditHead.objects.select_for_update().get(id=1)
+    return head
 
 
 def audit_record_many(*, actor: User | None, entries: list[Entry]) -> list[AuditRecord]:
