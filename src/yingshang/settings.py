@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "yingshang.appeals",
     "yingshang.policies",
     "yingshang.service_items",
+    "yingshang.liaison",
 ]
 
 MIDDLEWARE = [

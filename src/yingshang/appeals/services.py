@@ -315,10 +315,20 @@ def _deadlines(appeal: Appeal, start: dt.date) -> None:
 def appeal_dispatch(*, actor: User, appeal: Appeal, lead: Department, assists: list[Department] | None = None,
                     leader: User | None = None, commissioner: User | None = None) -> Appeal:
     """1 + 1 + N: a responsible leader, a service commissioner, one lead department and any
-    assisting departments.  Starts the sign-for, contact and resolution clocks."""
+    assisting departments.  Starts the sign-for, contact and resolution clocks.  A leader or
+    commissioner not given defaults to the enterprise's liaison pairing (包联), when it has one."""
+    from yingshang.liaison.selectors import pairing_for
+
     require(actor, "appeals.dispatch")
     appeal = _lock(appeal, S.SUBMITTED, S.RETURNED, action="派单")
     assists = [d for d in (assists or []) if d.pk != lead.pk]
+    pairing = pairing_for(enterprise=appeal.enterprise_id) if leader is None or commissioner is None else None
+    paired = []
+    if pairing is not None:
+        if leader is None and pairing.leader is not None:
+            leader, paired = pairing.leader, [*paired, "leader"]
+        if commissioner is None and pairing.commissioner is not None:
+            commissioner, paired = pairing.commissioner, [*paired, "commissioner"]
     if leader is not None and leader.role != Role.LEADER:
         raise ValidationFailed("责任领导须为县领导账号", "the responsible leader must be a leader", field="leader")
     frm = appeal.status
@@ -340,7 +350,9 @@ def appeal_dispatch(*, actor: User, appeal: Appeal, lead: Department, assists: l
         AppealAssist.objects.get_or_create(appeal=appeal, department=d)
     _event(appeal, AppealEvent.Kind.DISPATCH, actor, frm=frm, lead=lead.name, lead_id=lead.pk,
            assists=[d.name for d in assists], assist_ids=[d.pk for d in assists],
-           sign_due=appeal.sign_due, resolve_due=appeal.resolve_due, provisional=appeal.due_provisional)
+           sign_due=appeal.sign_due, resolve_due=appeal.resolve_due, provisional=appeal.due_provisional,
+           leader_id=leader.pk if leader else None, commissioner_id=commissioner.pk if commissioner else None,
+           from_pairing=paired)
     staff = list(User.objects.filter(department__in=[lead, *assists], role__in=[Role.HANDLER, Role.HEAD],
                                      is_active=True))
     transaction.on_commit(lambda: _notify_later(staff, f"新派诉求：{appeal.title}（{appeal.sign_due} 前签收）", appeal))

@@ -232,6 +232,12 @@ def appeal_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         ctx["leaders"] = User.objects.filter(role=Role.LEADER, is_active=True).order_by("username")
         ctx["commissioners"] = User.objects.filter(role=Role.DISPATCHER, is_active=True).order_by("username")
         ctx["assist_ids"] = {a.department_id for a in appeal.assists.all()}
+        from yingshang.liaison.selectors import pairing_for
+
+        pairing = pairing_for(enterprise=appeal.enterprise_id)
+        ctx["pairing"] = pairing
+        ctx["leader_id"] = appeal.responsible_leader_id or (pairing.leader_id if pairing else None)
+        ctx["commissioner_id"] = appeal.commissioner_id or (pairing.commissioner_id if pairing else None)
         from .duplicates import possible_duplicates
         from .suggest import suggest
 

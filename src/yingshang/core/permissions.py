@@ -43,6 +43,8 @@ CAPABILITIES: dict[str, set[str]] = {
     "services.view_all": {Role.DISPATCHER, Role.LEADER},
     "services.apply_own": {Role.ENTERPRISE},
     "services.decide_contest": {Role.DISPATCHER},
+    # liaison
+    "liaison.manage": {Role.DISPATCHER},
     # platform
     "audit.read": {Role.AUDITOR},
     "accounts.manage": {Role.SECURITY},

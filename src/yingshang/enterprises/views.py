@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from yingshang.core.errors import DomainError, ValidationFailed
-from yingshang.core.models import Park, Region
+from yingshang.core.models import Park, Region, Role, User
 from yingshang.core.permissions import can, require
 from yingshang.core.views import domain_errors
 
@@ -47,7 +47,22 @@ def enterprise_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "figures":
+            if request.POST.get("action") == "pairing":
+                from yingshang.liaison.services import pairing_set
+
+                def person(field: str, role: str) -> User | None:
+                    raw = request.POST.get(field, "").strip()
+                    if not raw:
+                        return None
+                    found = User.objects.filter(pk=raw, role=role).first() if raw.isdigit() else None
+                    if found is None:
+                        raise ValidationFailed("所选人员无效", "invalid person", field=field)
+                    return found
+
+                pairing_set(actor=user, enterprise=ent, leader=person("leader", Role.LEADER),
+                            commissioner=person("commissioner", Role.DISPATCHER))
+                messages.success(request, "包联已保存")
+            elif request.POST.get("action") == "figures":
                 try:
                     year = int(request.POST.get("year", ""))
                 except ValueError:
@@ -66,7 +81,15 @@ def enterprise_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     info = selectors.present(ent, user)
     ind = industries.get(ent.industry_code)
     own = user.role == "enterprise" and user.enterprise_id == ent.pk
-    return render(request, "enterprises/detail.html", {
+    from yingshang.liaison.selectors import pairing_for
+
+    show_pairing = user.role != Role.ENTERPRISE
+    extra = {"show_pairing": show_pairing, "pairing": pairing_for(enterprise=ent) if show_pairing else None,
+             "can_pair": can(user, "liaison.manage")}
+    if extra["can_pair"]:
+        extra["leaders"] = User.objects.filter(role=Role.LEADER, is_active=True).order_by("username")
+        extra["commissioners"] = User.objects.filter(role=Role.DISPATCHER, is_active=True).order_by("username")
+    return render(request, "enterprises/detail.html", {**extra,
         "ent": ent, "info": info, "industry": ind, "figures": selectors.enterprise_figures(enterprise=ent),
         "can_edit_contact": selectors.sees_personal(user, ent) and (own or can(user, "enterprises.edit")), "can_edit_figures": can(user, "enterprises.edit"),
         "contact": {"contact_name": ent.contact_name, "address": ent.address,

@@ -39,6 +39,9 @@ class Command(BaseCommand):
         except DemoCountyExists as exc:
             raise CommandError(str(exc)) from None
         elapsed = time.monotonic() - started
+        from yingshang.liaison.demo import build_pairings
+
+        self.stdout.write(f"包联 pairings: {build_pairings()}")
         if opts["appeals"] and n:
             from yingshang.appeals.demo import build_appeal_history
 
