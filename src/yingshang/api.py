@@ -77,9 +77,9 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from yingshang.appeals.api import router as appeals_router  # noqa: E402
-from yingshang.liaison.api import router as liaison_router  # noqa: E402
 from yingshang.core.api import router as core_router  # noqa: E402
 from yingshang.enterprises.api import router as enterprises_router  # noqa: E402
+from yingshang.liaison.api import router as liaison_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/enterprises", enterprises_router)

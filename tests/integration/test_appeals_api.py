@@ -445,3 +445,59 @@ def test_openapi_lists_appeal_paths(appeal_county: County, client) -> None:  # t
                    "supervise", "follow-up", "merge"]:
         assert "post" in paths[f"/api/v1/appeals/{{number}}/{action}"], action
     assert any(p.startswith("/api/v1/appeals/extensions/") and p.endswith("/decide") for p in paths)
+
+
+def test_reply_attachments_reach_the_enterprise_and_nobody_else(appeal_county: County) -> None:
+    """Files: uploaded through the API, attached to a reply, downloaded by whoever sees the appeal;
+    another enterprise, or someone else's upload id, is refused."""
+    import io
+
+    c = appeal_county
+    number = dispatched(c)
+    handler = as_user(c.handler_a)
+    ok(post(handler, f"/{number}/sign"))
+    pdf = io.BytesIO(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    pdf.name = "答复函.pdf"
+    up = handler.post("/api/v1/attachments", {"file": pdf})
+    assert up.status_code == 201, up.content
+    att = up.json()
+    assert att["kind"] == "pdf" and att["name"] == "答复函.pdf"
+    # someone else's upload cannot be attached
+    other = as_user(c.handler_b)
+    pdf.seek(0)
+    theirs = other.post("/api/v1/attachments", {"file": pdf}).json()
+    before = snapshot(number)
+    error(post(handler, f"/{number}/reply", {"result": "resolved", "reply": "已解决", "attachment_ids": [theirs["id"]]}),
+          400, field="attachment_ids")
+    assert snapshot(number) == before
+    body = ok(post(handler, f"/{number}/reply", {"result": "resolved", "reply": "已协调解决，见附件",
+                                                  "attachment_ids": [att["id"]]}))
+    reply = [e for e in body["timeline"] if e["kind"] == "reply"][-1]
+    assert [f["name"] for f in reply["attachments"]] == ["答复函.pdf"]
+    url = reply["attachments"][0]["url"]
+    owner = as_user(c.ent_user_a)
+    got = owner.get(url)
+    assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"%PDF")
+    assert "attachment" in got["Content-Disposition"] and got["X-Content-Type-Options"] == "nosniff"
+    from yingshang.appeals.models import Appeal
+
+    pk = Appeal.objects.get(number=number).pk
+    page = owner.get(f"/appeals/{pk}/files/{att['id']}/")
+    assert page.status_code == 200
+    assert "答复函.pdf" in owner.get(f"/appeals/{pk}/").content.decode()
+    # another enterprise, and a file id that is not this appeal's
+    assert as_user(c.ent_user_b).get(url).status_code == 403
+    assert as_user(c.ent_user_b).get(f"/appeals/{pk}/files/{att['id']}/").status_code == 403
+    assert owner.get(f"/api/v1/appeals/{number}/files/{theirs['id']}").status_code == 404
+    # oversized upload: a clear error, nothing stored
+    from django.test import override_settings
+
+    from yingshang.core.models import Attachment
+
+    n = Attachment.objects.count()
+    with override_settings(ATTACHMENT_MAX_BYTES=10):
+        pdf.seek(0)
+        error(handler.post("/api/v1/attachments", {"file": pdf}), 400, field="file")
+    assert Attachment.objects.count() == n
+    # auditors and security administrators upload nothing
+    assert as_user(c.auditor).post("/api/v1/attachments", {"file": pdf}).status_code == 403

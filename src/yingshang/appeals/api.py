@@ -18,7 +18,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from yingshang.core.errors import DomainError, NotFound, NotPermitted, ValidationFailed
-from yingshang.core.models import Department, Role, User
+from yingshang.core.models import Attachment, Department, Role, User
 from yingshang.core.permissions import can, require
 from yingshang.enterprises.models import Enterprise
 
@@ -65,6 +65,13 @@ class Page(Schema):
     results: list[AppealRow]
 
 
+class FileOut(Schema):
+    id: int
+    name: str
+    size: int
+    url: str
+
+
 class EventOut(Schema):
     kind: str
     kind_label: str
@@ -76,6 +83,7 @@ class EventOut(Schema):
     actor: str | None = Field(None, description="staff only")
     internal: bool
     data: dict[str, Any] | None = Field(None, description="staff only")
+    attachments: list[FileOut] = []
 
 
 class AssistOut(Schema):
@@ -164,6 +172,7 @@ class AppealOut(Schema):
     merged_into: str | None
     warning: str
     timeline: list[EventOut]
+    attachments: list[FileOut] = []
     internal: AppealInternal | None = Field(None, description="null for enterprise users")
 
 
@@ -192,6 +201,7 @@ class SubmitIn(Schema):
     meeting_id: int | None = None
     external_system: str = Field("", max_length=30)
     external_id: str = Field("", max_length=64)
+    attachment_ids: list[int] = Field([], max_length=10, description="ids from POST /api/v1/attachments")
 
 
 class DispatchIn(Schema):
@@ -227,6 +237,7 @@ class ReplyIn(Schema):
     result: str
     reply: str
     explanation: str = ""
+    attachment_ids: list[int] = Field([], max_length=10, description="ids from POST /api/v1/attachments")
 
 
 class RateIn(Schema):
@@ -260,6 +271,23 @@ def _api_fields(**names: str) -> Iterator[None]:
         if exc.field in names:
             exc.field = names[exc.field]
         raise
+
+
+def _own_files(request: HttpRequest, ids: list[int]) -> list[Attachment]:
+    """Attachments the caller uploaded (``POST /api/v1/attachments``); anything else is refused."""
+    if not ids:
+        return []
+    found = {a.pk: a for a in Attachment.objects.filter(pk__in=ids, uploaded_by=request.user)}  # type: ignore[misc]
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed(f"附件 {missing[0]} 不存在或不是您上传的", f"attachment {missing[0]} is not one you uploaded",
+                               field="attachment_ids")
+    return [found[i] for i in dict.fromkeys(ids)]
+
+
+def _file_out(appeal: Appeal, f: Attachment) -> dict[str, Any]:
+    return {"id": f.pk, "name": f.original_name, "size": f.size,
+            "url": f"/api/v1/appeals/{appeal.number}/files/{f.pk}"}
 
 
 def _get(request: HttpRequest, number: str, field: str | None = None) -> Appeal:
@@ -301,7 +329,8 @@ def _event_out(ev: AppealEvent, staff: bool) -> dict[str, Any]:
             "to_status": ev.to_status, "at": ev.at, "text": ev.text,
             "department": ev.department.name if ev.department else None,
             "actor": _name(ev.actor) if staff else None, "internal": ev.internal,
-            "data": ev.data if staff else None}
+            "data": ev.data if staff else None,
+            "attachments": [_file_out(ev.appeal, f) for f in ev.attachments.all()]}
 
 
 def _extension_out(ext: Extension) -> dict[str, Any]:
@@ -340,6 +369,7 @@ def _detail(request: HttpRequest, number_or_appeal: str | Appeal, *, fresh: bool
         "reply": a.reply, "explanation": a.explanation, "rating": a.rating, "rating_comment": a.rating_comment,
         "rated_at": a.rated_at, "reopen_count": a.reopen_count,
         "merged_into": a.merged_into.number if a.merged_into else None, "timeline": timeline, "internal": None,
+        "attachments": [_file_out(a, f) for f in a.attachments.all()],
     }
     if staff:
         out["internal"] = {
@@ -484,6 +514,20 @@ def appeal_read(request: HttpRequest, number: str):  # type: ignore[no-untyped-d
     return _detail(request, number)
 
 
+@router.get("/{number}/files/{attachment_id}", response={200: None})
+def appeal_file(request: HttpRequest, number: str, attachment_id: int):  # type: ignore[no-untyped-def]
+    """Download a file of the appeal (the same rule as the page: what the caller's timeline shows)."""
+    from django.http import FileResponse
+
+    appeal = _get(request, number)
+    att = selectors.appeal_attachment(actor=request.user, appeal_pk=appeal.pk,  # type: ignore[arg-type]
+                                      attachment_pk=attachment_id)
+    response = FileResponse(att.file.open("rb"), as_attachment=True, filename=att.original_name,
+                            content_type=att.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 # ------------------------------------------------------------------------------------------- intake
 
 
@@ -519,7 +563,8 @@ def appeal_submit(request: HttpRequest, payload: SubmitIn):  # type: ignore[no-u
             actor=actor, enterprise=enterprise, category=category, title=payload.title,  # type: ignore[arg-type]
             content=payload.content, channel=payload.channel, contact_name=payload.contact_name,
             contact_phone=payload.contact_phone, urgency=payload.urgency, show_name=payload.show_name,
-            caller=payload.caller, meeting=meeting, external_system=payload.external_system, external_id=external_id)
+            caller=payload.caller, meeting=meeting, external_system=payload.external_system, external_id=external_id,
+            attachments=_own_files(request, payload.attachment_ids))
     return Status(200 if appeal.repeated else 201, _detail(request, appeal, fresh=not appeal.repeated))
 
 
@@ -586,7 +631,8 @@ def appeal_extension_decide(request: HttpRequest, extension_id: int, payload: De
 @router.post("/{number}/reply", response=AppealOut)
 def appeal_reply(request: HttpRequest, number: str, payload: ReplyIn):  # type: ignore[no-untyped-def]
     appeal = services.appeal_reply(actor=request.user, appeal=_get(request, number), result=payload.result,  # type: ignore[arg-type]
-                                   reply=payload.reply, explanation=payload.explanation)
+                                   reply=payload.reply, explanation=payload.explanation,
+                                   attachments=_own_files(request, payload.attachment_ids))
     return _detail(request, appeal)
 
 

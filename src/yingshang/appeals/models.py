@@ -235,6 +235,7 @@ class AppealEvent(models.Model):
     text = models.TextField(blank=True)
     internal = models.BooleanField(default=False, help_text=_("内部信息，企业不可见"))
     data = models.JSONField(default=dict, blank=True)
+    attachments = models.ManyToManyField("core.Attachment", blank=True, related_name="+")
 
     class Meta:
         ordering = ["at", "id"]

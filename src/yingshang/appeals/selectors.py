@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from yingshang.core import workdays
 from yingshang.core.errors import NotFound, NotPermitted, ValidationFailed
-from yingshang.core.models import Role, User
+from yingshang.core.models import Attachment, Role, User
 from yingshang.core.permissions import can
 from yingshang.core.selectors import Todo
 
@@ -70,7 +70,7 @@ def appeal_get(*, actor: User, pk: int) -> Appeal:
 
 
 def appeal_timeline(*, actor: User, appeal: Appeal) -> QuerySet[AppealEvent]:
-    qs = appeal.events.select_related("actor", "department").order_by("at", "id")
+    qs = appeal.events.select_related("actor", "department").prefetch_related("attachments").order_by("at", "id")
     if actor.role == Role.ENTERPRISE:
         qs = qs.filter(internal=False)
     return qs
@@ -117,3 +117,17 @@ def appeal_todos(user: User) -> list[Todo]:
         return items
     items.append(Todo(_("超期诉求"), overdue, "/appeals/?overdue=1", True))
     return items
+
+
+def appeal_attachment(*, actor: User, appeal_pk: int, attachment_pk: int) -> Attachment:
+    """A file of an appeal the actor may see: one submitted with it, or one on an event of its
+    timeline that the actor sees (an enterprise never gets files of internal events)."""
+    appeal = appeal_get(actor=actor, pk=appeal_pk)
+    att = appeal.attachments.filter(pk=attachment_pk).first()
+    if att is None:
+        events = appeal_timeline(actor=actor, appeal=appeal)
+        att = Attachment.objects.filter(pk=attachment_pk, pk__in=AppealEvent.attachments.through.objects.filter(
+            appealevent__in=events.values("pk")).values("attachment_id")).first()
+    if att is None:
+        raise NotFound("附件不存在", "no such attachment")
+    return att

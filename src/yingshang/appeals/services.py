@@ -478,8 +478,10 @@ def appeal_extension_decide(*, actor: User, extension: Extension, approve: bool,
 
 
 @transaction.atomic
-def appeal_reply(*, actor: User, appeal: Appeal, result: str, reply: str, explanation: str = "") -> Appeal:
-    """The lead department answers: 已解决 / 部分解决 / 无法解决 (the last two explained)."""
+def appeal_reply(*, actor: User, appeal: Appeal, result: str, reply: str, explanation: str = "",
+                 attachments: list[Any] | None = None) -> Appeal:
+    """The lead department answers: 已解决 / 部分解决 / 无法解决 (the last two explained), with any
+    documents (the reply event carries them; the enterprise sees them in its timeline)."""
     _require_lead(actor, appeal)
     appeal = _lock(appeal, S.HANDLING, action="答复")
     if result not in Appeal.Result.values:
@@ -496,12 +498,17 @@ def appeal_reply(*, actor: User, appeal: Appeal, result: str, reply: str, explan
     appeal.rate_due = workdays.add(_today(), settings.APPEAL_RATE_DAYS).date
     appeal.save()
     on_time = appeal.resolve_due is None or _today() <= appeal.resolve_due
-    _event(appeal, AppealEvent.Kind.REPLY, actor, frm=frm, text=appeal.reply, result=result, on_time=on_time)
+    ev = _event(appeal, AppealEvent.Kind.REPLY, actor, frm=frm, text=appeal.reply, result=result, on_time=on_time,
+                attachments=len(attachments or []))
+    if attachments:
+        ev.attachments.set(attachments)
     for dup in appeal.merged.all():  # merged appeals share one answer
         dup.result, dup.reply, dup.explanation, dup.replied_at = appeal.result, appeal.reply, explanation, appeal.replied_at
         dup.save(update_fields=["result", "reply", "explanation", "replied_at", "updated_at"])
-        _event(dup, AppealEvent.Kind.REPLY, actor, frm=dup.status, text=appeal.reply, result=result,
-               merged_into=appeal.number)
+        dup_ev = _event(dup, AppealEvent.Kind.REPLY, actor, frm=dup.status, text=appeal.reply, result=result,
+                        merged_into=appeal.number)
+        if attachments:
+            dup_ev.attachments.set(attachments)
     users = list(User.objects.filter(enterprise=appeal.enterprise, is_active=True))
     transaction.on_commit(lambda: _notify_later(users, f"您的诉求已答复，请评价：{appeal.title}", appeal))
     return appeal

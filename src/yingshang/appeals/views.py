@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -255,7 +255,7 @@ def appeal_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------------------------------- actions
 
 
-def _do(action: str, user: User, appeal: Appeal, p: Any) -> str:
+def _do(action: str, user: User, appeal: Appeal, p: Any, files: Any = None) -> str:
     """Run one action through its service; returns the success message."""
     if action == "dispatch":
         lead = Department.objects.filter(pk=p.get("lead") or 0, is_office=False).first() if p.get("lead", "").isdigit() else None
@@ -294,8 +294,10 @@ def _do(action: str, user: User, appeal: Appeal, p: Any) -> str:
         services.appeal_extension_decide(actor=user, extension=ext, approve=approve, note=p.get("note", ""))
         return _("已批准延期") if approve else _("已驳回延期申请")
     if action == "reply":
+        files = [attachment_store(upload=f, name=f.name or "attachment", actor=user)
+                 for f in (files.getlist("attachments")[:10] if files else [])]
         services.appeal_reply(actor=user, appeal=appeal, result=p.get("result", ""), reply=p.get("reply", ""),
-                              explanation=p.get("explanation", ""))
+                              explanation=p.get("explanation", ""), attachments=files)
         return _("已答复企业，待企业评价")
     if action == "rate":
         services.appeal_rate(actor=user, appeal=appeal, rating=p.get("rating", ""), comment=p.get("comment", ""))
@@ -329,9 +331,20 @@ def appeal_act_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise NotFound("未知操作", f"unknown action {action}")
     appeal = selectors.appeal_get(actor=user, pk=pk)  # 403/404 when the viewer may not see it at all
     try:
-        done = _do(action, user, appeal, request.POST)
+        done = _do(action, user, appeal, request.POST, request.FILES)
     except DomainError as exc:
         _error(request, exc)
     else:
         messages.success(request, done)
     return redirect("appeals:detail", pk=appeal.pk)
+
+
+@login_required
+@domain_errors
+def appeal_attachment_view(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+    att = selectors.appeal_attachment(actor=request.user, appeal_pk=pk, attachment_pk=attachment_pk)  # type: ignore[arg-type]
+    response = FileResponse(att.file.open("rb"), as_attachment=True, filename=att.original_name,
+                            content_type=att.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import File, Router, Schema
+from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from . import selectors, services, workdays
@@ -122,3 +122,26 @@ def calendar_import(request: HttpRequest, file: File[UploadedFile]):  # type: ig
     return [CalendarYearOut(year=y.year, status=y.status, source=y.source) for y in years]
 
 
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    kind: str
+    content_type: str
+
+
+@router.post("/attachments", response={201: AttachmentOut})
+def attachment_upload(request: HttpRequest, file: File[UploadedFile]):  # type: ignore[no-untyped-def]
+    """Upload a file (size limit and content check as on the pages); pass its id as one of the
+    ``attachment_ids`` of a submission or a reply.  Only its uploader can attach it."""
+    from yingshang.core.permissions import BUSINESS_ROLES
+
+    if getattr(request.user, "role", None) not in BUSINESS_ROLES:
+        from yingshang.core.errors import NotPermitted
+
+        raise NotPermitted("您无权上传附件", "you may not upload attachments")
+    att = services.attachment_store(upload=file, name=file.name or "attachment", actor=request.user)  # type: ignore[arg-type]
+    return Status(201, {"id": att.pk, "name": att.original_name, "size": att.size, "kind": att.kind,
+                        "content_type": att.content_type})
