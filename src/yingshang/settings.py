@@ -228,6 +228,9 @@ APPEAL_RATE_DAYS = env_int("YINGSHANG_APPEAL_RATE_DAYS", 5, minimum=1)
 APPEAL_WARN_DAYS = env_int("YINGSHANG_APPEAL_WARN_DAYS", 1, minimum=0)
 APPEAL_ESCALATE_DAYS = env_int("YINGSHANG_APPEAL_ESCALATE_DAYS", 1, minimum=0)
 APPEAL_RANKING_MIN_SAMPLE = env_int("YINGSHANG_APPEAL_RANKING_MIN_SAMPLE", 10, minimum=1)
+# service items and cases: yellow when this many working days or fewer are left; 差评 rectification limit
+SERVICE_WARN_DAYS = env_int("YINGSHANG_SERVICE_WARN_DAYS", 2, minimum=0)
+SERVICE_RECTIFY_DAYS = env_int("YINGSHANG_SERVICE_RECTIFY_DAYS", 5, minimum=1)
 
 LOGGING = {
     "version": 1,

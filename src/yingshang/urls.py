@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("enterprises/", include("yingshang.enterprises.urls")),
     path("appeals/", include("yingshang.appeals.urls")),
+    path("services/", include("yingshang.service_items.urls")),
     path("", include("yingshang.core.urls")),
 ]
 if settings.DEBUG:
