@@ -76,6 +76,70 @@ def _clean_text(value: str, field: str, label: str, max_len: int = 5000, require
     return value
 
 
+# ------------------------------------------------------------------------------------------- categories
+
+CATEGORY_FIELDS = ("name", "parent", "resolve_days", "resolve_days_urgent", "default_department", "keywords", "active")
+
+
+def _category_check(cat: Category) -> None:
+    cat.name = (cat.name or "").strip()
+    if not cat.name or len(cat.name) > 50:
+        raise ValidationFailed("分类名称不能为空且不超过 50 字", "a name of 1–50 characters is required", field="name")
+    for field, label in (("resolve_days", "一般诉求办结时限"), ("resolve_days_urgent", "急难愁盼办结时限")):
+        value = getattr(cat, field)
+        if not isinstance(value, int) or not 1 <= value <= 60:
+            raise ValidationFailed(f"{label}应为 1–60 个工作日", f"{field} must be 1–60 working days", field=field)
+    if cat.resolve_days_urgent > cat.resolve_days:
+        raise ValidationFailed("急难愁盼诉求的时限不能长于一般诉求", "the urgent limit cannot exceed the normal one",
+                               field="resolve_days_urgent")
+    node = cat.parent
+    while node is not None:  # no cycles in the tree
+        if node.pk == cat.pk:
+            raise ValidationFailed("上级分类不能是它自己或它的下级", "a category cannot sit under itself", field="parent")
+        node = node.parent
+    words = [w.strip() for w in (cat.keywords or "").replace("，", ",").split(",") if w.strip()]
+    cat.keywords = ",".join(dict.fromkeys(words))
+
+
+@transaction.atomic
+def category_create(*, actor: User, code: str, name: str, resolve_days: int, resolve_days_urgent: int,
+                    parent: Category | None = None, default_department: Department | None = None,
+                    keywords: str = "") -> Category:
+    """The office adds a category (its working-day limits and the keywords the rule-based
+    suggestion uses)."""
+    require(actor, "appeals.configure")
+    code = (code or "").strip()
+    if not code or len(code) > 20 or not code.replace("-", "").isalnum():
+        raise ValidationFailed("分类代码应为 1–20 位字母或数字", "the code must be 1–20 letters or digits", field="code")
+    if Category.objects.filter(code=code).exists():
+        raise Conflict(f"分类代码 {code} 已存在", f"category {code} exists", field="code")
+    cat = Category(code=code, name=name, parent=parent, resolve_days=resolve_days,
+                   resolve_days_urgent=resolve_days_urgent, default_department=default_department, keywords=keywords)
+    _category_check(cat)
+    cat.save()
+    audit_record(actor=actor, action="appeal_category.create", obj=cat,
+                 after={f: str(getattr(cat, f)) for f in CATEGORY_FIELDS})
+    return cat
+
+
+@transaction.atomic
+def category_update(*, actor: User, category: Category, **changes: Any) -> Category:
+    """Change a category; limits apply to appeals dispatched afterwards (running clocks keep theirs)."""
+    require(actor, "appeals.configure")
+    unknown = set(changes) - set(CATEGORY_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"不能修改 {', '.join(sorted(unknown))}", "unknown fields", field=sorted(unknown)[0])
+    cat = Category.objects.select_for_update().get(pk=category.pk)
+    before = {f: str(getattr(cat, f)) for f in CATEGORY_FIELDS}
+    for field, value in changes.items():
+        setattr(cat, field, value)
+    _category_check(cat)
+    cat.save()
+    audit_record(actor=actor, action="appeal_category.update", obj=cat, before=before,
+                 after={f: str(getattr(cat, f)) for f in CATEGORY_FIELDS})
+    return cat
+
+
 # ------------------------------------------------------------------------------------------- intake
 
 

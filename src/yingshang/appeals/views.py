@@ -71,6 +71,7 @@ def appeal_list_view(request: HttpRequest) -> HttpResponse:
            "statuses": S.choices, "channels": Channel.choices,
            "categories": Category.objects.filter(active=True),
            "can_new": can(user, "appeals.submit_own") or can(user, "appeals.file"),
+           "can_configure": can(user, "appeals.configure"),
            "is_enterprise": user.role == Role.ENTERPRISE}
     template = "appeals/_rows.html" if request.headers.get("HX-Request") else "appeals/list.html"
     return render(request, template, ctx)

@@ -30,6 +30,7 @@ CAPABILITIES: dict[str, set[str]] = {
     "appeals.approve_extension": {Role.HEAD, Role.DISPATCHER},
     "appeals.supervise": {Role.LEADER, Role.DISPATCHER},
     "appeals.view_all": {Role.DISPATCHER, Role.LEADER},
+    "appeals.configure": {Role.DISPATCHER},
     # policies
     "policies.view": GOVERNMENT_ROLES,
     "policies.edit": {Role.DISPATCHER, Role.HEAD, Role.HANDLER},
