@@ -65,25 +65,31 @@ def recreate_database(url: str) -> None:
 
 GENERATE = """
 SELECT setseed(0.42);
+CREATE TEMP TABLE bench_ents AS SELECT row_number() OVER (ORDER BY id) AS rn, id FROM enterprises_enterprise;
+CREATE UNIQUE INDEX ON bench_ents (rn);
 CREATE TEMP TABLE bench_ctx AS SELECT
-  (SELECT array_agg(id ORDER BY id) FROM enterprises_enterprise) AS ents,
+  (SELECT count(*) FROM bench_ents) AS n_ents,
   (SELECT array_agg(id ORDER BY id) FROM core_department WHERE NOT is_office) AS depts,
   (SELECT array_agg(id ORDER BY id) FROM appeals_category WHERE active) AS cats,
   (SELECT id FROM core_user WHERE username = 'dispatcher') AS dispatcher,
   ARRAY['portal','hotline','12345','liaison','visit','meeting']::text[] AS channels;
 
 -- one row per appeal: its shape, drawn once
+CREATE TEMP TABLE bench_pick AS
+SELECT i, 1 + floor(random() * c.n_ents)::int AS ent_rn FROM generate_series(1, %(n)s) AS i CROSS JOIN bench_ctx c;
 CREATE TEMP TABLE bench_gen AS
-SELECT i,
-       %(n)s - i AS k,  -- 0 = the newest
-       c.ents[1 + floor(random() * array_length(c.ents, 1))::int] AS enterprise_id,
+SELECT p.i,
+       %(n)s - p.i AS k,  -- 0 = the newest
+       e.id AS enterprise_id,
        c.depts[1 + floor(random() * array_length(c.depts, 1))::int] AS dept_id,
        c.cats[1 + floor(random() * array_length(c.cats, 1))::int] AS category_id,
        c.channels[1 + floor(random() * 6)::int] AS channel,
-       %(start)s::timestamptz + (%(span)s::interval * (i::float8 / %(n)s)) AS created_at,
+       %(start)s::timestamptz + (%(span)s::interval * (p.i::float8 / %(n)s)) AS created_at,
        random() AS r1, random() AS r2, random() AS r3, random() AS r4,
        c.dispatcher
-FROM generate_series(1, %(n)s) AS i CROSS JOIN bench_ctx c;
+FROM bench_pick p JOIN bench_ents e ON e.rn = p.ent_rn CROSS JOIN bench_ctx c;
+CREATE UNIQUE INDEX ON bench_gen (i);
+ANALYZE bench_gen;
 
 ALTER TABLE bench_gen ADD COLUMN status text, ADD COLUMN rating text, ADD COLUMN resolve_due date,
   ADD COLUMN rate_due date, ADD COLUMN closed_at timestamptz, ADD COLUMN replied_at timestamptz;

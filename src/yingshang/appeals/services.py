@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from yingshang.core import workdays
 from yingshang.core.audit import Entry, audit_record, audit_record_many
+from yingshang.core.db import insert_many
 from yingshang.core.errors import Conflict, DomainError, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
 from yingshang.core.permissions import require
@@ -673,105 +674,117 @@ def appeal_merge(*, actor: User, duplicate: Appeal, into: Appeal) -> Appeal:
 
 
 SWEEP_BATCH = 2000
+_CLAIMED = ("id", "number", "title", "status", "lead_department_id", "handler_id", "responsible_leader_id",
+            "resolve_due")
 
 
-def _claim(qs: Any, batch: int) -> list[Appeal]:
-    """Lock up to ``batch`` rows of ``qs`` that no other sweep holds (SKIP LOCKED where the database
-    has it; SQLite serialises writers anyway)."""
-    locked = qs.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked,
-                                  of=("self",) if connection.features.has_select_for_update_of else ())
-    return list(locked.select_related("lead_department", "handler", "responsible_leader").order_by("pk")[:batch])
+def _claim(where: str, params: list[Any], set_sql: str, set_params: list[Any], batch: int) -> list[dict[str, Any]]:
+    """Claim up to ``batch`` appeals matching ``where`` with one ``UPDATE … RETURNING``: rows another
+    sweep holds are skipped (SKIP LOCKED on PostgreSQL; SQLite serialises writers), and the update
+    itself re-checks ``where``, so no appeal is ever acted on twice."""
+    table = connection.ops.quote_name(Appeal._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (f"UPDATE {table} SET {set_sql} WHERE {where} AND id IN "
+           f"(SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT %s{lock}) RETURNING {', '.join(_CLAIMED)}")
+    with connection.cursor() as cur:
+        cur.execute(sql, [*set_params, *params, *params, batch])
+        rows = [dict(zip(_CLAIMED, r, strict=True)) for r in cur.fetchall()]
+    for r in rows:  # SQLite returns dates as text
+        if isinstance(r["resolve_due"], str):
+            r["resolve_due"] = dt.date.fromisoformat(r["resolve_due"])
+    return sorted(rows, key=lambda r: r["id"])
 
 
-def _bulk_events(appeals: list[Appeal], kind: str, now: dt.datetime, *, frm: dict[int, str],
-                 internal: bool = False, data: dict[int, dict[str, Any]] | None = None) -> None:
-    """The events, audit records and figure rows of one sweep step over many appeals at once."""
-    data = data or {}
-    events = AppealEvent.objects.bulk_create([
-        AppealEvent(appeal=a, kind=kind, from_status=frm[a.pk], to_status=a.status, actor=None, at=now,
-                    internal=internal, department=None,
-                    data={k: str(v) if isinstance(v, (dt.date, dt.datetime)) else v
-                          for k, v in data.get(a.pk, {}).items()})
-        for a in appeals])
-    audit_record_many(actor=None, entries=[
-        Entry(f"appeal.{kind}", Appeal._meta.label, str(a.pk), a.number, None,
-              {"status": a.status, "from": frm[a.pk], **ev.data}) for a, ev in zip(appeals, events, strict=True)])
-    stats.apply_many(list(zip(appeals, events, strict=True)))
+def _sweep_events(rows: list[dict[str, Any]], kind: str, now: dt.datetime, *, frm: str | None = None,
+                  internal: bool = False, data: Any = None) -> list[AppealEvent]:
+    """The events of one sweep step (one per appeal, written with COPY/executemany) and one audit
+    record for the step, naming every appeal it touched."""
+    events = [AppealEvent(appeal_id=r["id"], kind=kind, from_status=frm or r["status"], to_status=r["status"],
+                          at=now, internal=internal, data=data(r) if data else {}) for r in rows]
+    insert_many(AppealEvent, events)
+    audit_record(actor=None, action=f"appeal.{kind}", object_type=Appeal._meta.label, object_id="sweep",
+                 object_repr=f"{len(rows)} 件诉求", after={"appeals": [r["number"] for r in rows]})
+    return events
 
 
-def _notify_digest(per_person: dict[User, list[Appeal]], one: str, many: str, url: str) -> None:
-    """One message per person per sweep: the appeal itself when there is one, else a count."""
-    for person, appeals in per_person.items():
-        if len(appeals) == 1:
-            a = appeals[0]
-            transaction.on_commit(lambda p=person, a=a: _notify_later([p], f"{one}：{a.title}", a))
+def _notify_digest(per_person: dict[int, list[dict[str, Any]]], one: str, many: str, url: str) -> None:
+    """One message per person per sweep step: the appeal itself when there is one, else a count."""
+    people = User.objects.in_bulk(list(per_person))
+    for pk, rows in per_person.items():
+        person = people.get(pk)
+        if person is None:
+            continue
+        if len(rows) == 1:
+            r = rows[0]
+            title, body, link = f"{one}：{r['title']}", r["number"], f"/appeals/{r['id']}/"
         else:
-            title, body = many.format(n=len(appeals)), "、".join(a.number for a in appeals[:20])
-            transaction.on_commit(lambda p=person, t=title, b=body: notify(recipients=[p], title=t, body=b, url=url))
+            title, body, link = many.format(n=len(rows)), "、".join(r["number"] for r in rows[:20]), url
+        transaction.on_commit(lambda p=person, t=title, b=body, u=link: notify(recipients=[p], title=t, body=b, url=u))
 
 
 def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> dict[str, int]:
     """Mark overdue appeals, escalate those overdue for long, close unrated replies.
 
-    Set-based: each step claims a batch of rows under a row lock that concurrent sweeps skip,
-    updates them with one statement, and writes their events, audit records and figure rows in
-    bulk; every person concerned gets one message per step, not one per appeal.  Several workers
-    may run it at once and no appeal is acted on twice."""
+    Set-based: each step claims a batch of rows with one UPDATE (rows another sweep holds are
+    skipped), writes their events in bulk and one audit record naming them, and every person
+    concerned gets one message per step, not one per appeal.  Several workers may run it at once
+    and no appeal is acted on twice."""
     # a sweep run "as of" a given day (catching up, demo history) records that day, not the wall clock
     now = timezone.now() if today is None else timezone.make_aware(dt.datetime.combine(today, dt.time(0, 30)))
     today = today or _today()
     counts = {"overdue": 0, "escalated": 0, "closed_unrated": 0}
-    heads: dict[int, list[User]] = defaultdict(list)
-    handlers: dict[int, list[User]] = defaultdict(list)
-    for u in User.objects.filter(role__in=[Role.HEAD, Role.HANDLER], is_active=True, department__isnull=False):
-        (heads if u.role == Role.HEAD else handlers)[u.department_id].append(u)
+    heads: dict[int, list[int]] = defaultdict(list)
+    handlers: dict[int, list[int]] = defaultdict(list)
+    for pk, role, dept in User.objects.filter(role__in=[Role.HEAD, Role.HANDLER], is_active=True,
+                                              department__isnull=False).values_list("pk", "role", "department_id"):
+        (heads if role == Role.HEAD else handlers)[dept].append(pk)
+    open_sql = "status IN (%s, %s)"
+    open_params: list[Any] = list(OPEN_STATUSES)
 
     while True:  # overdue
         with transaction.atomic():
-            rows = _claim(Appeal.objects.filter(status__in=OPEN_STATUSES, resolve_due__lt=today,
-                                                overdue_at__isnull=True), batch)
+            rows = _claim(f"{open_sql} AND resolve_due < %s AND overdue_at IS NULL", [*open_params, today],
+                          "overdue_at = %s", [now], batch)
             if not rows:
                 break
-            Appeal.objects.filter(pk__in=[a.pk for a in rows]).update(overdue_at=now)
-            per_person: dict[User, list[Appeal]] = defaultdict(list)
-            for a in rows:
-                a.overdue_at = now
-                people = [u for u in (a.handler, a.responsible_leader) if u]
-                people += heads[a.lead_department_id] + ([] if a.handler else handlers[a.lead_department_id])
-                for p in people:
-                    per_person[p].append(a)
-            _bulk_events(rows, AppealEvent.Kind.OVERDUE, now, frm={a.pk: a.status for a in rows}, internal=True,
-                         data={a.pk: {"resolve_due": a.resolve_due} for a in rows})
+            per_person: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for r in rows:
+                people = [u for u in (r["handler_id"], r["responsible_leader_id"]) if u]
+                people += heads[r["lead_department_id"]] + ([] if r["handler_id"] else handlers[r["lead_department_id"]])
+                for p in dict.fromkeys(people):
+                    per_person[p].append(r)
+            _sweep_events(rows, AppealEvent.Kind.OVERDUE, now, internal=True,
+                          data=lambda r: {"resolve_due": str(r["resolve_due"])})
             _notify_digest(per_person, "诉求已超期", "您有 {n} 件诉求已超期", "/appeals/?overdue=1")
             counts["overdue"] += len(rows)
 
     # escalate: overdue by more than APPEAL_ESCALATE_DAYS working days, judged once per due date
     dues = (Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False, escalated_at__isnull=True)
             .values_list("resolve_due", flat=True).distinct().order_by())
-    late = [d for d in dues if d and workdays.between(d, today)[0] > settings.APPEAL_ESCALATE_DAYS]
-    office = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True))
-    while late:
-        with transaction.atomic():
-            rows = _claim(Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False,
-                                                escalated_at__isnull=True, resolve_due__in=late), batch)
-            if not rows:
-                break
-            Appeal.objects.filter(pk__in=[a.pk for a in rows]).update(escalated_at=now)
-            _bulk_events(rows, AppealEvent.Kind.ESCALATE, now, frm={a.pk: a.status for a in rows}, internal=True)
-            _notify_digest({p: rows for p in office}, "超期诉求升级督办", "{n} 件超期诉求升级督办",
-                           "/appeals/?overdue=1")
-            counts["escalated"] += len(rows)
+    late = sorted(d for d in dues if d and workdays.between(d, today)[0] > settings.APPEAL_ESCALATE_DAYS)
+    office = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True).values_list("pk", flat=True))
+    for i in range(0, len(late), 500):
+        dates = late[i:i + 500]
+        marks = ", ".join(["%s"] * len(dates))
+        while True:
+            with transaction.atomic():
+                rows = _claim(f"{open_sql} AND overdue_at IS NOT NULL AND escalated_at IS NULL "
+                              f"AND resolve_due IN ({marks})", [*open_params, *dates], "escalated_at = %s", [now], batch)
+                if not rows:
+                    break
+                _sweep_events(rows, AppealEvent.Kind.ESCALATE, now, internal=True)
+                _notify_digest({p: rows for p in office}, "超期诉求升级督办", "{n} 件超期诉求升级督办",
+                               "/appeals/?overdue=1")
+                counts["escalated"] += len(rows)
 
     while True:  # no rating within the limit: closed as unrated
         with transaction.atomic():
-            rows = _claim(Appeal.objects.filter(status=S.REPLIED, rate_due__lt=today), batch)
+            rows = _claim("status = %s AND rate_due < %s", [S.REPLIED, today],
+                          "status = %s, rating = %s, closed_at = %s", [S.CLOSED, Appeal.Rating.UNRATED, now], batch)
             if not rows:
                 break
-            Appeal.objects.filter(pk__in=[a.pk for a in rows]).update(
-                status=S.CLOSED, rating=Appeal.Rating.UNRATED, closed_at=now)
-            for a in rows:
-                a.status, a.rating, a.closed_at = S.CLOSED, Appeal.Rating.UNRATED, now
-            _bulk_events(rows, AppealEvent.Kind.CLOSE_UNRATED, now, frm={a.pk: S.REPLIED for a in rows})
+            events = _sweep_events(rows, AppealEvent.Kind.CLOSE_UNRATED, now, frm=S.REPLIED)
+            stats.apply_many([(r["id"], ev) for r, ev in zip(rows, events, strict=True)])
             counts["closed_unrated"] += len(rows)
     return counts
 

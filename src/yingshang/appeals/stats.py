@@ -99,13 +99,14 @@ def create_many(pairs: list[tuple[Any, Any]]) -> None:
 
 
 def apply_many(pairs: list[tuple[Any, Any]]) -> None:
-    """``apply`` for many (appeal, event) pairs of one bulk step (never submissions)."""
+    """``apply`` for many (appeal or appeal id, event) pairs of one bulk step (never submissions)."""
     from .models import AppealStat
 
-    stats = {s.pk: s for s in AppealStat.objects.select_for_update().filter(appeal__in=[a.pk for a, _e in pairs])}
+    ids = [a if isinstance(a, int) else a.pk for a, _e in pairs]
+    stats = {s.pk: s for s in AppealStat.objects.select_for_update().filter(appeal__in=ids)}
     changed: set[str] = set()
-    for appeal, ev in pairs:
-        stat = stats[appeal.pk]
+    for pk, (_appeal, ev) in zip(ids, pairs, strict=True):
+        stat = stats[pk]
         before = [getattr(stat, f) for f in FIELDS]
         fold(stat, ev)
         changed.update(f for f, b in zip(FIELDS, before, strict=True) if getattr(stat, f) != b)
