@@ -115,6 +115,7 @@ class Row:
     returns: int = 0
     reopenings: int = 0
     avg_workdays_to_close: float | None = None
+    workdays_sum: int = 0
     ranked: bool = False
     rank: int | None = None
 
@@ -280,11 +281,9 @@ def _aggregates(date_from: dt.date, date_to: dt.date) -> dict[str, Count | Sum]:
 
 
 def _touched(date_from: dt.date, date_to: dt.date) -> Q:
-    """Stat rows with anything in the period: every measure day is on or after the received day."""
-    q = Q()
-    for col in {day for day, _flag in _DAY.values()}:
-        q |= Q(**{f"{col}__gte": date_from, f"{col}__lte": date_to})
-    return Q(received_on__lte=date_to) & q
+    """Stat rows that may have something in the period: received by its end and with a last day on or
+    after its start (rows kept by this and counting nothing are dropped as empty rows)."""
+    return Q(received_on__lte=date_to, last_on__gte=date_from)
 
 
 def _stats(dept: int | None) -> QuerySet[AppealStat]:
@@ -293,7 +292,8 @@ def _stats(dept: int | None) -> QuerySet[AppealStat]:
 
 
 def _row(key: str, label: str, data: dict[str, int | None]) -> Row:
-    row = Row(key=key, label=label, **{m: data.get(m) or 0 for m in MEASURES})
+    row = Row(key=key, label=label, **{m: data.get(m) or 0 for m in MEASURES},
+              workdays_sum=data.get("workdays_sum") or 0)
     if row.closed:
         row.avg_workdays_to_close = round((data.get("workdays_sum") or 0) / row.closed, 1)
     return row
@@ -401,14 +401,31 @@ def _rank(rows: list[Row]) -> None:
         prev = score
 
 
+def _returns_total(dept: int | None, date_from: dt.date, date_to: dt.date) -> int:
+    returns = _returns(date_from, date_to)
+    if dept is not None:
+        returns = returns.filter(department_id=dept)
+    return returns.values("appeal_id").distinct().count()
+
+
+def appeal_figure_table(*, actor: User, group_by: str, date_from: dt.date,
+                        date_to: dt.date) -> tuple[list[Row], Row]:
+    """The rows of a grouping and their totals row, from one scan: every appeal is in exactly one
+    group and counts at most once per measure, so the totals are the sums of the rows — except
+    returns (one appeal can be returned by two departments, or in two months), counted apart."""
+    rows = appeal_figures(actor=actor, group_by=group_by, date_from=date_from, date_to=date_to)
+    dept = _scope(actor)
+    data: dict[str, int | None] = {m: sum(getattr(r, m) for r in rows) for m in MEASURES if m != "returns"}
+    data["workdays_sum"] = sum(r.workdays_sum for r in rows)
+    data["returns"] = _returns_total(dept, date_from, date_to)
+    return rows, _row(ALL, str(_("合计")), data)
+
+
 def appeal_figure_total(*, actor: User, date_from: dt.date, date_to: dt.date) -> Row:
     """The totals row of the actor's scope (key "all"); returns are not the sum of the rows, since
     one appeal can be returned by two departments."""
     dept = _scope(actor)
     _check_period(date_from, date_to)
     data = _stats(dept).filter(_touched(date_from, date_to)).aggregate(**_aggregates(date_from, date_to))
-    returns = _returns(date_from, date_to)
-    if dept is not None:
-        returns = returns.filter(department_id=dept)
-    data["returns"] = returns.values("appeal_id").distinct().count()
+    data["returns"] = _returns_total(dept, date_from, date_to)
     return _row(ALL, str(_("合计")), data)

@@ -99,14 +99,16 @@ class Appeal(models.Model):
     urgency = models.CharField(_("紧急程度"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
     show_name = models.BooleanField(_("同意公开企业名称"), default=False)
     attachments = models.ManyToManyField("core.Attachment", blank=True, related_name="+")
-    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # people never filtered on carry no index: each index costs every handling and sweep UPDATE
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.SUBMITTED,
                               db_index=True)
     # 1 + 1 + N
     responsible_leader = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                           related_name="+")
+                                           related_name="+", db_index=False)
     commissioner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+                                     related_name="+", db_index=False)
     lead_department = models.ForeignKey("core.Department", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="lead_appeals")
     handler = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -149,7 +151,16 @@ class Appeal(models.Model):
             models.CheckConstraint(name="appeal_reply_explained",
                                    condition=Q(result="") | Q(result="resolved") | ~Q(explanation="")),
         ]
-        indexes = [models.Index(fields=["status", "resolve_due"]), models.Index(fields=["lead_department", "status"])]
+        _open = Q(status__in=["dispatched", "handling"])
+        indexes = [
+            models.Index(fields=["status", "resolve_due"]), models.Index(fields=["lead_department", "status"]),
+            # the sweep's three steps read only these rows
+            models.Index(fields=["resolve_due"], condition=_open & Q(overdue_at__isnull=True),
+                         name="appeal_sweep_overdue"),
+            models.Index(fields=["resolve_due"], condition=_open & Q(overdue_at__isnull=False, escalated_at__isnull=True),
+                         name="appeal_sweep_escalate"),
+            models.Index(fields=["rate_due"], condition=Q(status="replied"), name="appeal_sweep_unrated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
@@ -271,6 +282,7 @@ class AppealStat(models.Model):
     rated = models.BooleanField(default=False)
     unrated = models.BooleanField(default=False)
     close_workdays = models.PositiveIntegerField(null=True, blank=True)
+    last_on = models.DateField(null=True, blank=True, help_text="the latest of the day columns above")
 
     class Meta:
         indexes = [models.Index(fields=["received_on"]), models.Index(fields=["closed_on"]),

@@ -678,16 +678,19 @@ _CLAIMED = ("id", "number", "title", "status", "lead_department_id", "handler_id
             "resolve_due")
 
 
-def _claim(where: str, params: list[Any], set_sql: str, set_params: list[Any], batch: int) -> list[dict[str, Any]]:
+def _claim(where: str, params: list[Any], set_sql: str, set_params: list[Any], batch: int,
+           order: str) -> list[dict[str, Any]]:
     """Claim up to ``batch`` appeals matching ``where`` with one ``UPDATE … RETURNING``: rows another
     sweep holds are skipped (SKIP LOCKED on PostgreSQL; SQLite serialises writers), and the update
     itself re-checks ``where``, so no appeal is ever acted on twice."""
     table = connection.ops.quote_name(Appeal._meta.db_table)
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    sql = (f"UPDATE {table} SET {set_sql} WHERE {where} AND id IN "
-           f"(SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT %s{lock}) RETURNING {', '.join(_CLAIMED)}")
+    # the row lock re-checks ``where`` on the current row version (PostgreSQL), so the outer UPDATE
+    # needs only the ids; SQLite has one writer at a time
+    sql = (f"UPDATE {table} SET {set_sql} WHERE id IN "
+           f"(SELECT id FROM {table} WHERE {where} ORDER BY {order} LIMIT %s{lock}) RETURNING {', '.join(_CLAIMED)}")
     with connection.cursor() as cur:
-        cur.execute(sql, [*set_params, *params, *params, batch])
+        cur.execute(sql, [*set_params, *params, batch])
         rows = [dict(zip(_CLAIMED, r, strict=True)) for r in cur.fetchall()]
     for r in rows:  # SQLite returns dates as text
         if isinstance(r["resolve_due"], str):
@@ -744,7 +747,7 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
     while True:  # overdue
         with transaction.atomic():
             rows = _claim(f"{open_sql} AND resolve_due < %s AND overdue_at IS NULL", [*open_params, today],
-                          "overdue_at = %s", [now], batch)
+                          "overdue_at = %s", [now], batch, "resolve_due")
             if not rows:
                 break
             per_person: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -769,7 +772,8 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
         while True:
             with transaction.atomic():
                 rows = _claim(f"{open_sql} AND overdue_at IS NOT NULL AND escalated_at IS NULL "
-                              f"AND resolve_due IN ({marks})", [*open_params, *dates], "escalated_at = %s", [now], batch)
+                              f"AND resolve_due IN ({marks})", [*open_params, *dates], "escalated_at = %s", [now],
+                              batch, "resolve_due")
                 if not rows:
                     break
                 _sweep_events(rows, AppealEvent.Kind.ESCALATE, now, internal=True)
@@ -780,7 +784,8 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
     while True:  # no rating within the limit: closed as unrated
         with transaction.atomic():
             rows = _claim("status = %s AND rate_due < %s", [S.REPLIED, today],
-                          "status = %s, rating = %s, closed_at = %s", [S.CLOSED, Appeal.Rating.UNRATED, now], batch)
+                          "status = %s, rating = %s, closed_at = %s", [S.CLOSED, Appeal.Rating.UNRATED, now], batch,
+                          "rate_due")
             if not rows:
                 break
             events = _sweep_events(rows, AppealEvent.Kind.CLOSE_UNRATED, now, frm=S.REPLIED)

@@ -60,11 +60,14 @@ def fold(stat: Any, ev: Any) -> None:
         stat.unrated = kind == "close_unrated"
         stat.satisfied = kind == "rate" and data.get("rating") in SATISFIED
         stat.close_workdays = workdays.between(stat.received_on, day)[0] if stat.received_on else None
+    days = [d for d in (stat.received_on, stat.signed_in_time_on, stat.contacted_in_time_on, stat.closed_on,
+                        stat.reopened_on) if d is not None]
+    stat.last_on = max(days) if days else None
 
 
 FIELDS = ["department_id", "merged", "received_on", "signed_in_time_on", "contacted_in_time_on", "closed_on",
           "reopened_on", "late_reply", "last_result", "closed_on_time", "resolved", "satisfied", "rated", "unrated",
-          "close_workdays"]
+          "close_workdays", "last_on"]
 
 
 def apply(appeal: Any, ev: Any) -> None:
@@ -110,9 +113,16 @@ def apply_many(pairs: list[tuple[Any, Any]]) -> None:
         before = [getattr(stat, f) for f in FIELDS]
         fold(stat, ev)
         changed.update(f for f, b in zip(FIELDS, before, strict=True) if getattr(stat, f) != b)
-    if changed:
-        AppealStat.objects.bulk_update(list(stats.values()), [f.removesuffix("_id") for f in sorted(changed)],
-                                       batch_size=1000)
+    if not changed:
+        return
+    # one UPDATE per distinct set of new values (a sweep step closes thousands of appeals with a few
+    # dozen different outcomes), not a CASE per row
+    fields = sorted(changed)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for pk, stat in stats.items():
+        groups.setdefault(tuple(getattr(stat, f) for f in fields), []).append(pk)
+    for values, pks in groups.items():
+        AppealStat.objects.filter(appeal_id__in=pks).update(**dict(zip(fields, values, strict=True)))
 
 
 def rebuild(appeal_ids: list[int] | None = None, *, models: dict[str, Any] | None = None,

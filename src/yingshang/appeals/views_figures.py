@@ -166,8 +166,8 @@ def figures_view(request: HttpRequest) -> HttpResponse:
     if export == "report":
         return _export_report(request)
 
-    rows = figures.appeal_figures(actor=user, group_by=group_by, date_from=date_from, date_to=date_to)  # type: ignore[arg-type]
-    total = figures.appeal_figure_total(actor=user, date_from=date_from, date_to=date_to)  # type: ignore[arg-type]
+    rows, total = figures.appeal_figure_table(actor=user, group_by=group_by,  # type: ignore[arg-type]
+                                              date_from=date_from, date_to=date_to)
     base = {"group_by": group_by, "from": date_from.isoformat(), "to": date_to.isoformat(), "export": "rows"}
 
     def cells(r: Row) -> list[dict[str, object]]:
