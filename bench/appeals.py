@@ -381,9 +381,9 @@ def main() -> None:
     ap.add_argument("--database-url", default=DEFAULT_URL)
     ap.add_argument("--keep", action="store_true", help="reuse the database of an earlier run")
     ap.add_argument("--duration", type=int, default=30)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--batch", type=int, default=20, help="tickets per batch push")
+    ap.add_argument("--batch", type=int, default=10, help="tickets per batch push")
     args = ap.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="ys-bench-appeals-"))
     out: dict[str, object] = {"appeals": args.appeals}
