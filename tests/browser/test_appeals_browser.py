@@ -92,12 +92,17 @@ def test_main_journey_phone_submit_to_closed(page, phone_page):
     assert "已登记联系企业情况" in page.inner_text(".msg.success")
     page.check("#act-reply input[value=resolved]")
     page.fill("#p-reply", "已协调供电公司更换园区变压器，供电恢复稳定。")
+    page.set_input_files("#p-files", files=[{"name": "供电整改报告.pdf", "mimeType": "application/pdf",
+                                             "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"}])
     submit_form(page, "#act-reply")
     assert status_of(page) == "待企业评价"
     shot(page, "appeal-detail-replied")
 
     ph.reload()
     assert "已协调供电公司" in ph.inner_text("#reply")
+    with ph.expect_download() as dl:  # the enterprise downloads the reply's file from its timeline
+        ph.click("#timeline >> text=供电整改报告.pdf")
+    assert dl.value.suggested_filename == "供电整改报告.pdf"
     assert "协办" not in ph.inner_text("main") and "市场监督管理局" not in ph.inner_text("main")  # internal
     ph.check("#act-rate input[value=satisfied]")
     ph.fill("#t-comment", "响应很快")
