@@ -151,14 +151,10 @@ class Appeal(models.Model):
             models.CheckConstraint(name="appeal_reply_explained",
                                    condition=Q(result="") | Q(result="resolved") | ~Q(explanation="")),
         ]
-        _open = Q(status__in=["dispatched", "handling"])
         indexes = [
             models.Index(fields=["status", "resolve_due"]), models.Index(fields=["lead_department", "status"]),
-            # the sweep's three steps read only these rows
-            models.Index(fields=["resolve_due"], condition=_open & Q(overdue_at__isnull=True),
-                         name="appeal_sweep_overdue"),
-            models.Index(fields=["resolve_due"], condition=_open & Q(overdue_at__isnull=False, escalated_at__isnull=True),
-                         name="appeal_sweep_escalate"),
+            # the sweep's last step reads only these rows; its first two go through (status, resolve_due) and
+            # change no indexed column, so their updates can stay on the page (HOT, see migration 0009)
             models.Index(fields=["rate_due"], condition=Q(status="replied"), name="appeal_sweep_unrated"),
         ]
 

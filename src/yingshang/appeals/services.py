@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +18,7 @@ from django.utils import timezone
 
 from yingshang.core import workdays
 from yingshang.core.audit import Entry, audit_record, audit_record_many
-from yingshang.core.db import insert_many
+from yingshang.core.db import copy_rows
 from yingshang.core.errors import Conflict, DomainError, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
 from yingshang.core.permissions import require
@@ -699,12 +701,15 @@ def _claim(where: str, params: list[Any], set_sql: str, set_params: list[Any], b
 
 
 def _sweep_events(rows: list[dict[str, Any]], kind: str, now: dt.datetime, *, frm: str | None = None,
-                  internal: bool = False, data: Any = None) -> list[AppealEvent]:
+                  internal: bool = False, data: Any = None) -> list[SimpleNamespace]:
     """The events of one sweep step (one per appeal, written with COPY/executemany) and one audit
     record for the step, naming every appeal it touched."""
-    events = [AppealEvent(appeal_id=r["id"], kind=kind, from_status=frm or r["status"], to_status=r["status"],
-                          at=now, internal=internal, data=data(r) if data else {}) for r in rows]
-    insert_many(AppealEvent, events)
+    # light records, not model instances: a step can write tens of thousands
+    events = [SimpleNamespace(appeal_id=r["id"], kind=kind, from_status=frm or r["status"], to_status=r["status"],
+                              at=now, data=data(r) if data else {}) for r in rows]
+    at = connection.ops.adapt_datetimefield_value(now)
+    copy_rows(AppealEvent, ["appeal_id", "kind", "from_status", "to_status", "at", "text", "internal", "data"],
+              [(e.appeal_id, e.kind, e.from_status, e.to_status, at, "", internal, json.dumps(e.data)) for e in events])
     audit_record(actor=None, action=f"appeal.{kind}", object_type=Appeal._meta.label, object_id="sweep",
                  object_repr=f"{len(rows)} 件诉求", after={"appeals": [r["number"] for r in rows]})
     return events
@@ -747,7 +752,7 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
     while True:  # overdue
         with transaction.atomic():
             rows = _claim(f"{open_sql} AND resolve_due < %s AND overdue_at IS NULL", [*open_params, today],
-                          "overdue_at = %s", [now], batch, "resolve_due")
+                          "overdue_at = %s", [now], batch, "status, resolve_due")
             if not rows:
                 break
             per_person: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -773,7 +778,7 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
             with transaction.atomic():
                 rows = _claim(f"{open_sql} AND overdue_at IS NOT NULL AND escalated_at IS NULL "
                               f"AND resolve_due IN ({marks})", [*open_params, *dates], "escalated_at = %s", [now],
-                              batch, "resolve_due")
+                              batch, "status, resolve_due")
                 if not rows:
                     break
                 _sweep_events(rows, AppealEvent.Kind.ESCALATE, now, internal=True)

@@ -33,3 +33,22 @@ def insert_many(model: type[models.Model], objs: Sequence[models.Model], *, chun
                 [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields] for obj in objs[start:start + chunk]
             ]
             cursor.executemany(sql, params)
+
+
+def copy_rows(model: type[models.Model], columns: list[str], rows: Sequence[Sequence[object]]) -> None:
+    """INSERT rows given as tuples already in database form (dates, numbers, JSON as text) for the
+    named columns — ``insert_many`` without building model instances, for the hottest bulk paths.
+    The caller owns the values: nothing is converted or checked here."""
+    if not rows:
+        return
+    conn = connections[router.db_for_write(model)]
+    quote = conn.ops.quote_name
+    table, cols = quote(model._meta.db_table), ", ".join(quote(c) for c in columns)
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    with conn.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})",
+                           [list(r) for r in rows])
