@@ -7,8 +7,10 @@ class ServiceItemsConfig(AppConfig):
     verbose_name = "政务服务事项"
 
     def ready(self) -> None:
+        from yingshang.core import selectors as core_selectors
         from yingshang.core import workdays
 
-        from . import services
+        from . import services, todos
 
         workdays.register_recompute(services.case_recompute_provisional)
+        core_selectors.register_todos(todos.case_todos)
