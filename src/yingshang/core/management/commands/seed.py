@@ -16,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026, help="随机种子 / random seed (same seed, same county)")
         parser.add_argument("--appeals", type=int, default=1500,
                             help="一年的企业诉求历史条数，0 不生成 / appeals of history to simulate (0: none)")
+        parser.add_argument("--cases", type=int, default=1500,
+                            help="一年的政务服务办件历史件数（含事项目录），0 不生成 / service cases of history to "
+                                 "simulate, with the item catalogue (0: none)")
         parser.add_argument("--if-empty", action="store_true",
                             help="演示县已存在时什么也不做 / do nothing when the demo county exists")
 
@@ -25,6 +28,8 @@ class Command(BaseCommand):
             raise CommandError("--enterprises 不能为负 / must not be negative")
         if opts["appeals"] < 0:
             raise CommandError("--appeals 不能为负 / must not be negative")
+        if opts["cases"] < 0:
+            raise CommandError("--cases 不能为负 / must not be negative")
         if Region.objects.filter(code=COUNTY[0]).exists():
             if opts["if_empty"]:
                 self.stdout.write(f"演示县 {COUNTY[1]}（{COUNTY[0]}）已存在，未做任何改动 / "
@@ -49,6 +54,13 @@ class Command(BaseCommand):
             history = build_appeal_history(seed=opts["seed"], count=opts["appeals"], stdout=self.stdout)
             self.stdout.write(f"诉求历史 appeals: {history.get('appeals', 0)}（用时 {time.monotonic() - t0:.1f} 秒）"
                               f" {history.get('statuses', {})}")
+        if opts["cases"] and n:
+            from yingshang.service_items.demo import build_service_demo
+
+            t0 = time.monotonic()
+            services = build_service_demo(seed=opts["seed"], cases=opts["cases"], stdout=self.stdout)
+            self.stdout.write(f"政务服务办件 cases: {services.get('cases', 0)}（用时 {time.monotonic() - t0:.1f} 秒）"
+                              f" {services.get('statuses', {})} 监控 monitor {services.get('monitor', {})}")
 
         w = self.stdout.write
         w("")
