@@ -202,6 +202,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "yingshang@localhost")
 NOTIFY_SMS_BACKEND = env_str("YINGSHANG_SMS_BACKEND", "yingshang.core.channels.LoggingSmsGateway")
 NOTIFY_WEBHOOK_BACKEND = env_str("YINGSHANG_WEBHOOK_BACKEND", "yingshang.core.channels.LoggingWebhook")
 NOTIFY_SMS_URL = env_str("YINGSHANG_SMS_URL", "")
+# the address people outside (an applicant texted a rating link) reach the site at
+SITE_URL = env_str("YINGSHANG_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 NOTIFY_WEBHOOK_URL = env_str("YINGSHANG_WEBHOOK_URL", "")
 
 # Background work through Django's tasks interface.  The database backend needs no extra service;

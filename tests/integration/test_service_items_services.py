@@ -583,6 +583,31 @@ def test_personal_applicant_rates_through_the_sms_link(cat):
     assert r.rater_name == "李四" and r.rectification.status == "open"
 
 
+def test_the_applicants_phone_gets_the_rating_link_once(cat, client, django_capture_on_commit_callbacks):
+    from yingshang.core.models import OutboundSms
+    from yingshang.core.tasks import deliver_sms
+
+    c = cat.c
+    with django_capture_on_commit_callbacks() as callbacks:
+        case = window_case(cat, enterprise=None, applicant_name="李四", applicant_phone="13800001111")
+        case = services.case_reject(actor=c.handler_a, case=case, reason="材料不属实")
+    assert len(callbacks) >= 1
+    sms = OutboundSms.objects.get()
+    token = services.rating_token(case)
+    assert sms.phone == "13800001111" and f"/services/rate/{token}/" in sms.text and case.number in sms.text
+    assert deliver_sms.call(sms_id=sms.pk) == "logged"
+    first = OutboundSms.objects.get().sent_at
+    assert first is not None
+    deliver_sms.call(sms_id=sms.pk)  # a retried task sends nothing again
+    assert OutboundSms.objects.get().sent_at == first
+    # the link opens the rating page without an account
+    path = sms.text.split("127.0.0.1:8000", 1)[1]
+    assert client.get(path).status_code == 200
+    # a delivered case texts its applicant too, once
+    done = delivered(cat)
+    assert OutboundSms.objects.filter(key=f"case-rate-{done.pk}").count() == 1
+
+
 # ------------------------------------------------------------------------------------------- monitoring
 
 

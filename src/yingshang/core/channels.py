@@ -43,6 +43,10 @@ class LoggingSmsGateway:
         log.info("SMS to %s: %s", notification.recipient.phone or "-", notification.title)
         return "logged"
 
+    def send_text(self, phone: str, text: str) -> str:
+        log.info("SMS to %s: %s", phone, text)
+        return "logged"
+
 
 class HttpSmsGateway:
     """POSTs JSON ``{"phone", "text"}`` to ``YINGSHANG_SMS_URL``."""
@@ -52,7 +56,10 @@ class HttpSmsGateway:
     def send(self, notification: Notification) -> str:
         if not notification.recipient.phone:
             return "skipped: no phone"
-        body = json.dumps({"phone": notification.recipient.phone, "text": notification.title}).encode()
+        return self.send_text(notification.recipient.phone, notification.title)
+
+    def send_text(self, phone: str, text: str) -> str:
+        body = json.dumps({"phone": phone, "text": text}).encode()
         req = urllib.request.Request(settings.NOTIFY_SMS_URL, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - configured URL
             return f"http {resp.status}"

@@ -173,6 +173,18 @@ class AuditHead(models.Model):
     hash = models.CharField(max_length=64, default="0" * 64)
 
 
+class OutboundSms(models.Model):
+    """A text message to a phone number that has no account (an applicant's rating link).  ``key``
+    names what it is for, so the same message is never queued or sent twice."""
+
+    key = models.CharField(max_length=100, unique=True)
+    phone = models.CharField(max_length=20)
+    text = models.CharField(max_length=500)
+    result = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+
 class Notification(models.Model):
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     title = models.CharField(max_length=200)

@@ -22,7 +22,17 @@ from django.utils import timezone
 from . import workdays
 from .audit import audit_record, snapshot
 from .errors import Conflict, NotPermitted, ValidationFailed, from_django_validation
-from .models import ApiToken, Attachment, CalendarDay, CalendarYear, Department, Notification, Role, User
+from .models import (
+    ApiToken,
+    Attachment,
+    CalendarDay,
+    CalendarYear,
+    Department,
+    Notification,
+    OutboundSms,
+    Role,
+    User,
+)
 from .permissions import require
 
 # ---------------------------------------------------------------- calendar
@@ -253,6 +263,20 @@ def notify(*, recipients: list[User], title: str, body: str = "", url: str = "",
         for pk in ids:
             transaction.on_commit(lambda pk=pk: deliver_notification.enqueue(notification_id=pk))
     return rows
+
+
+def sms_send(*, key: str, phone: str, text: str) -> OutboundSms | None:
+    """Queue a text message to a phone number without an account, once per ``key``; it is sent by
+    a background task after the caller's transaction commits.  None when there is no phone."""
+    phone = (phone or "").strip()
+    if not phone:
+        return None
+    sms, created = OutboundSms.objects.get_or_create(key=key[:100], defaults={"phone": phone[:20], "text": text[:500]})
+    if created:
+        from .tasks import deliver_sms
+
+        transaction.on_commit(lambda: deliver_sms.enqueue(sms_id=sms.pk))
+    return sms
 
 
 @transaction.atomic

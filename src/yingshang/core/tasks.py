@@ -26,3 +26,25 @@ def deliver_notification(notification_id: int) -> dict[str, str]:
         n.delivered = delivered
         n.save(update_fields=["delivered"])
         return delivered
+
+
+@task()
+def deliver_sms(sms_id: int) -> str:
+    """Send one queued text message; a retried task does not send it twice."""
+    from django.conf import settings
+    from django.utils import timezone
+    from django.utils.module_loading import import_string
+
+    from .models import OutboundSms
+
+    with transaction.atomic():
+        sms = OutboundSms.objects.select_for_update().filter(pk=sms_id).first()
+        if sms is None or (sms.sent_at is not None):
+            return sms.result if sms else ""
+        try:
+            sms.result = str(import_string(settings.NOTIFY_SMS_BACKEND)().send_text(sms.phone, sms.text))[:200]
+            sms.sent_at = timezone.now()
+        except Exception as exc:  # noqa: BLE001 - keep the row for a retry
+            sms.result = f"error: {exc}"[:200]
+        sms.save(update_fields=["result", "sent_at"])
+        return sms.result

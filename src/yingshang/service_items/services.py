@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -672,6 +673,7 @@ def case_reject(*, actor: User, case: Case, reason: str) -> Case:
     case.save()
     _event(case, K.REJECT, actor, frm=frm, text=case.reason)
     _notify_later(_applicant_users(case), "您的申请不予受理", case, case.reason)
+    _text_rating_link(case, "不予受理")
     return case
 
 
@@ -910,7 +912,17 @@ def case_deliver(*, actor: User, case: Case, method: str, note: str = "") -> Cas
     _event(case, K.DELIVER, actor, frm=frm, method=method, note=note)
     _notify_later(_applicant_users(case), "办件已送达，请对本次服务作出评价", case,
                   f"/services/rate/{rating_token(case)}/")
+    _text_rating_link(case, "已办结")
     return case
+
+
+def _text_rating_link(case: Case, what: str) -> None:
+    """The applicant's phone gets the rating link by SMS (once per case), account or not."""
+    from yingshang.core.services import sms_send
+
+    sms_send(key=f"case-rate-{case.pk}", phone=case.applicant_phone,
+             text=f"【营商通】您的办件 {case.number}（{(case.item or case.bundle).name}）{what}，请对本次服务评价："
+                  f"{settings.SITE_URL}/services/rate/{rating_token(case)}/")
 
 
 @transaction.atomic
