@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from yingshang.core import workdays
@@ -273,10 +273,12 @@ def appeal_submit_many(*, actor: User, items: list[dict[str, Any]]) -> BatchResu
     keyed = {(a.external_system, a.external_id) for _i, a in fresh if a.external_id}
     earlier: dict[tuple[str, str], Appeal] = {}
     if keyed:
-        q = Q()
-        for system, ext in keyed:
-            q |= Q(external_system=system, external_id=ext)
-        earlier = {(a.external_system, a.external_id): a for a in Appeal.objects.filter(q)}
+        # one exact (system, id) lookup per key, as a UNION: an OR of pairs lets the planner use only the
+        # system column of the unique index and filter the rest
+        parts = [Appeal.objects.filter(external_system=system, external_id=ext).order_by()
+                 for system, ext in sorted(keyed)]
+        found = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        earlier = {(a.external_system, a.external_id): a for a in found}
     todo: list[tuple[int, Appeal]] = []
     seen: dict[tuple[str, str], int] = {}  # external id → index of its first item in this batch
     items_by_index = dict(fresh)
