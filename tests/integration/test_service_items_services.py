@@ -234,6 +234,30 @@ def test_catalogue_xlsx_round_trip_and_row_errors(cat):
         catalogue_xlsx.catalogue_export(actor=cat.c.handler_a)
 
 
+def test_catalogue_xlsx_does_not_depend_on_the_page_language(cat):
+    """Chinese type and form names import in an English session; an English export imports too."""
+    from django.utils import translation
+    from openpyxl import Workbook
+
+    d = cat.c.dispatcher
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "事项"
+    ws.append(["事项编码", "事项名称", "事项类型", "实施部门", "办理层级", "法定时限（工作日）", "承诺时限（工作日）"])
+    ws.append(["E-1", "英文会话导入", "行政许可", "GXJ", "县级", 20, 10])
+    wm = wb.create_sheet("材料")
+    wm.append(["事项编码", "材料名称", "材料形式", "份数", "可容缺"])
+    wm.append(["E-1", "申请书", "原件", 1, "否"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    with translation.override("en"):
+        report = catalogue_xlsx.catalogue_import(actor=d, stream=io.BytesIO(buf.getvalue()))
+        assert report.errors == [] and report.items_created == 1
+        english = catalogue_xlsx.catalogue_export(actor=d)
+    report = catalogue_xlsx.catalogue_import(actor=d, stream=io.BytesIO(english))
+    assert report.errors == []
+
+
 # ------------------------------------------------------------------------------------------- application
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.utils import translation
+
 from yingshang.core.errors import DomainError, ValidationFailed
 from yingshang.core.models import Department, User
 from yingshang.core.permissions import require
@@ -64,8 +66,18 @@ LEVEL_WORDS = {"县": "county", "县级": "county", "县区": "county", "county"
                "村": "village", "村级": "village", "村（社区）": "village", "村社区": "village", "社区": "village",
                "village": "village"}
 LEVEL_LABELS = {"county": "县级", "township": "乡镇级", "village": "村级"}
-FORM_WORDS = {str(label): value for value, label in MaterialForm.choices} | {v: v for v in MaterialForm.values}
-TYPE_WORDS = {str(label): value for value, label in ItemType.choices}
+def _words(choices: Any) -> dict[str, str]:
+    """Label → value in Chinese and in English, whatever language the process happens to be in
+    (the labels are lazy: reading them at import time would freeze the first request's language)."""
+    out: dict[str, str] = {}
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            out.update({str(label): value for value, label in choices})
+    return out
+
+
+FORM_WORDS = _words(MaterialForm.choices) | {v: v for v in MaterialForm.values}
+TYPE_WORDS = _words(ItemType.choices)
 
 
 @dataclass
