@@ -21,7 +21,8 @@ demo: $(STAMP)
 	$(BIN)/yingshang migrate --noinput -v0
 	$(BIN)/yingshang seed --enterprises $(ENTERPRISES) --if-empty
 	@echo "营商通 demo: http://$(HOST):$(PORT)/"
-	$(BIN)/yingshang runserver $(HOST):$(PORT)
+	@# the scheduler runs the periodic sweeps (overdue appeals, case deadlines) beside the server
+	@trap 'kill 0' EXIT INT TERM; $(BIN)/yingshang scheduler --tick 60 >/dev/null & $(BIN)/yingshang runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(BIN)/python scripts/run_tests.py

@@ -13,4 +13,7 @@ class AppealsConfig(AppConfig):
         from . import selectors, services
 
         workdays.register_recompute(services.appeal_recompute_provisional)
+        from yingshang.core import periodic
+
+        periodic.register("appeals.sweep", 600, services.appeal_sweep)
         core_selectors.register_todos(selectors.appeal_todos)

@@ -173,6 +173,16 @@ class AuditHead(models.Model):
     hash = models.CharField(max_length=64, default="0" * 64)
 
 
+class PeriodicRun(models.Model):
+    """When each periodic job (``core/periodic.py``) last ran, so several schedulers share the work."""
+
+    name = models.CharField(max_length=60, unique=True)
+    last_started = models.DateTimeField(null=True, blank=True)
+    last_finished = models.DateTimeField(null=True, blank=True)
+    last_seconds = models.FloatField(null=True, blank=True)
+    last_result = models.CharField(max_length=500, blank=True)
+
+
 class OutboundSms(models.Model):
     """A text message to a phone number that has no account (an applicant's rating link).  ``key``
     names what it is for, so the same message is never queued or sent twice."""

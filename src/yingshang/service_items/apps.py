@@ -14,3 +14,6 @@ class ServiceItemsConfig(AppConfig):
 
         workdays.register_recompute(services.case_recompute_provisional)
         core_selectors.register_todos(todos.case_todos)
+        from yingshang.core import periodic
+
+        periodic.register("services.sweep", 600, services.case_sweep)
