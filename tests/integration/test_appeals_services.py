@@ -286,3 +286,21 @@ def timezone_local_date(value):
     from django.utils import timezone
 
     return timezone.localtime(value).date()
+
+
+def test_a_backlog_appeal_is_marked_overdue_and_escalated_in_one_sweep(appeal_county, django_capture_on_commit_callbacks):
+    """A sweep that first sees an appeal long after its due date marks and escalates it at once, and
+    a second sweep does nothing more."""
+    from yingshang.core.models import Notification
+
+    c = appeal_county
+    with at(2026, 11, 2):
+        a = services.appeal_sign(actor=c.handler_a, appeal=dispatched(c))  # due 9 Nov
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.appeal_sweep(today=dt.date(2026, 11, 16)) == {"overdue": 1, "escalated": 1,
+                                                                     "closed_unrated": 0}
+    a.refresh_from_db()
+    assert a.overdue_at and a.escalated_at
+    assert [e.kind for e in a.events.filter(kind__in=["overdue", "escalate"])] == ["overdue", "escalate"]
+    assert Notification.objects.filter(recipient=c.dispatcher, title__startswith="超期诉求升级督办").count() == 1
+    assert services.appeal_sweep(today=dt.date(2026, 11, 17)) == {"overdue": 0, "escalated": 0, "closed_unrated": 0}

@@ -751,10 +751,23 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
     open_sql = "status IN (%s, %s)"
     open_params: list[Any] = list(OPEN_STATUSES)
 
+    def escalation_due(dates: Any) -> list[dt.date]:
+        """Due dates overdue by more than APPEAL_ESCALATE_DAYS working days, judged once per date."""
+        return sorted(d for d in set(dates) if d and workdays.between(d, today)[0] > settings.APPEAL_ESCALATE_DAYS)
+
+    office = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True).values_list("pk", flat=True))
+    # appeals found overdue long after their due date (a backlog) are marked and escalated in one update
+    late_now = escalation_due(Appeal.objects.filter(status__in=OPEN_STATUSES, resolve_due__lt=today,
+                                                    overdue_at__isnull=True)
+                              .values_list("resolve_due", flat=True).distinct().order_by())
+    late_sql = (f"CASE WHEN resolve_due IN ({', '.join(['%s'] * len(late_now))}) THEN %s ELSE escalated_at END"
+                if late_now else "escalated_at")
+    late_params: list[Any] = [*late_now, now] if late_now else []
     while True:  # overdue
         with transaction.atomic():
             rows = _claim(f"{open_sql} AND resolve_due < %s AND overdue_at IS NULL", [*open_params, today],
-                          "overdue_at = %s", [now], batch, "status, resolve_due")
+                          f"overdue_at = %s, escalated_at = {late_sql}", [now, *late_params], batch,
+                          "status, resolve_due")
             if not rows:
                 break
             per_person: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -767,12 +780,17 @@ def appeal_sweep(*, today: dt.date | None = None, batch: int = SWEEP_BATCH) -> d
                           data=lambda r: {"resolve_due": str(r["resolve_due"])})
             _notify_digest(per_person, "诉求已超期", "您有 {n} 件诉求已超期", "/appeals/?overdue=1")
             counts["overdue"] += len(rows)
+            escalated = [r for r in rows if r["resolve_due"] in late_now]
+            if escalated:
+                _sweep_events(escalated, AppealEvent.Kind.ESCALATE, now, internal=True)
+                _notify_digest({p: escalated for p in office}, "超期诉求升级督办", "{n} 件超期诉求升级督办",
+                               "/appeals/?overdue=1")
+                counts["escalated"] += len(escalated)
 
     # escalate: overdue by more than APPEAL_ESCALATE_DAYS working days, judged once per due date
-    dues = (Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False, escalated_at__isnull=True)
-            .values_list("resolve_due", flat=True).distinct().order_by())
-    late = sorted(d for d in dues if d and workdays.between(d, today)[0] > settings.APPEAL_ESCALATE_DAYS)
-    office = list(User.objects.filter(role__in=[Role.DISPATCHER, Role.LEADER], is_active=True).values_list("pk", flat=True))
+    late = escalation_due(Appeal.objects.filter(status__in=OPEN_STATUSES, overdue_at__isnull=False,
+                                                escalated_at__isnull=True)
+                          .values_list("resolve_due", flat=True).distinct().order_by())
     for i in range(0, len(late), 500):
         dates = late[i:i + 500]
         marks = ", ".join(["%s"] * len(dates))
