@@ -34,7 +34,7 @@ from yingshang.core.db import insert_many
 from yingshang.core.models import Park, Region, User
 from yingshang.core.permissions import require
 
-from . import industries, uscc
+from . import hooks, industries, uscc
 from .models import Enterprise, ImportJob, ImportRowError, YearFigure
 from .services import AUDIT_FIELDS, FIGURE_FIELDS, derive_size
 
@@ -408,6 +408,8 @@ def _write_batch(job: ImportJob, actor: User | None, batch: list[tuple[int, dict
             for c in sorted(figures_changed - set(changed))
         ]
         audit_record_many(actor=actor, entries=entries)
+        hooks.changed([ent.pk for ent in to_create.values()] + [ent.pk for ent, _ in changed.values()]
+                      + [existing[c].pk for c in figures_changed])
         insert_many(ImportRowError, [ImportRowError(job=job, row=r, field=f, value=str(v)[:200], reason=m[:300])
                                      for r, f, v, m in errors])
         created, updated = len(to_create), len(set(changed) | figures_changed)

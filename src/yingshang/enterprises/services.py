@@ -15,7 +15,7 @@ from yingshang.core.errors import NotPermitted, ValidationFailed, from_django_va
 from yingshang.core.models import Park, Region, Role, User
 from yingshang.core.permissions import can, require
 
-from . import industries, sizeclass, uscc
+from . import hooks, industries, sizeclass, uscc
 from .models import Enterprise, YearFigure
 
 EDITABLE_FIELDS = [
@@ -106,6 +106,7 @@ def enterprise_create(*, actor: User | None, data: dict[str, Any]) -> Enterprise
         raise from_django_validation(exc) from None
     ent.save()
     audit_record(actor=actor, action="enterprise.create", obj=ent, after=snapshot(ent, AUDIT_FIELDS))
+    hooks.changed([ent.pk])
     return ent
 
 
@@ -140,6 +141,7 @@ def enterprise_update(*, actor: User, enterprise: Enterprise, data: dict[str, An
         audit_record(actor=actor, action="enterprise.update", obj=ent,
                      before={k: v for k, v in before.items() if after[k] != v},
                      after={k: v for k, v in after.items() if before[k] != v})
+    hooks.changed([ent.pk])
     return ent
 
 
@@ -188,6 +190,7 @@ def year_figure_set(*, actor: User, enterprise: Enterprise, year: int, values: d
         ent.save(update_fields=["size_class", "above_designated", "figures_year", "updated_at"])
         audit_record(actor=actor, action="enterprise.derive_size", obj=ent, before=derived_before,
                      after=snapshot(ent, ["size_class", "above_designated", "figures_year"]))
+    hooks.changed([enterprise.pk])
     return fig
 
 

@@ -44,3 +44,13 @@ class PoliciesConfig(AppConfig):
         register_facts()
         workdays.register_recompute(services.application_recompute_provisional)
         core_selectors.register_todos(selectors.policy_todos)
+        from yingshang.core import periodic
+        from yingshang.enterprises import hooks
+
+        from . import matching
+
+        # an enterprise's data changed (edit, figures, import): re-check it against every item after commit
+        hooks.register(matching.rematch_on_commit)
+        periodic.register("policies.expire", 3600, services.documents_expire_due)
+        periodic.register("policies.sweep", 3600, services.policies_sweep)
+        periodic.register("policies.match", 86400, matching.match_all)
