@@ -80,6 +80,7 @@ from yingshang.appeals.api import router as appeals_router  # noqa: E402
 from yingshang.core.api import router as core_router  # noqa: E402
 from yingshang.enterprises.api import router as enterprises_router  # noqa: E402
 from yingshang.liaison.api import router as liaison_router  # noqa: E402
+from yingshang.policies.api import router as policies_router  # noqa: E402
 from yingshang.service_items.api import router as services_router  # noqa: E402
 
 api.add_router("/", core_router)
@@ -87,3 +88,4 @@ api.add_router("/enterprises", enterprises_router)
 api.add_router("/appeals", appeals_router)
 api.add_router("/liaison", liaison_router)
 api.add_router("/services", services_router)
+api.add_router("/policies", policies_router)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("enterprises/", include("yingshang.enterprises.urls")),
     path("appeals/", include("yingshang.appeals.urls")),
     path("services/", include("yingshang.service_items.urls")),
+    path("policies/", include("yingshang.policies.urls")),
     path("", include("yingshang.core.urls")),
 ]
 if settings.DEBUG:
