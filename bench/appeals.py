@@ -3,7 +3,7 @@ open ones, and submissions through the API under wrk.
 
     .venv/bin/python bench/appeals.py [--appeals 1000000] [--open 100000]
         [--database-url postgres://postgres@127.0.0.1:5432/ys_bench_appeals] [--keep]
-        [--duration 30] [--connections 16] [--workers 4]
+        [--duration 30] [--connections 2] [--workers 3] [--batch 20]
 
 Steps:
 1. A fresh database (``--keep`` reuses the one left by an earlier run and skips to step 2): the
@@ -381,9 +381,9 @@ def main() -> None:
     ap.add_argument("--database-url", default=DEFAULT_URL)
     ap.add_argument("--keep", action="store_true", help="reuse the database of an earlier run")
     ap.add_argument("--duration", type=int, default=30)
-    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--batch", type=int, default=10, help="tickets per batch push")
+    ap.add_argument("--batch", type=int, default=20, help="tickets per batch push")
     args = ap.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="ys-bench-appeals-"))
     out: dict[str, object] = {"appeals": args.appeals}
