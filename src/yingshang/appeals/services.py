@@ -45,9 +45,10 @@ def _event(appeal: Appeal, kind: str, actor: User | None, *, frm: str = "", text
         department_id=department.pk if department else (actor.department_id if actor else None),
         data={k: (str(v) if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in data.items()},
     )
+    stats.apply(appeal, ev)
+    # the audit record last: it locks the chain's head until commit, so the less follows it the better
     audit_record(actor=actor, action=f"appeal.{kind}", obj=appeal, object_repr=appeal.number,
                  after={"status": appeal.status, "from": frm, **ev.data})
-    stats.apply(appeal, ev)
     return ev
 
 
@@ -234,10 +235,11 @@ def appeal_submit(
     appeal.save(update_fields=["number"])
     if attachments:
         appeal.attachments.set(attachments)
-    _event(appeal, AppealEvent.Kind.SUBMIT, actor, channel=appeal.channel, caller=appeal.caller)
-    # in-app messages are rows like any other: written in the same transaction
+    # in-app messages are rows like any other: written in the same transaction (before the event, whose
+    # audit record holds the chain's lock until commit)
     notify(recipients=list(User.objects.filter(role=Role.DISPATCHER, is_active=True)),
            title=f"新诉求待派单：{appeal.title}", body=f"{appeal.number} {enterprise.name}", url=f"/appeals/{appeal.pk}/")
+    _event(appeal, AppealEvent.Kind.SUBMIT, actor, channel=appeal.channel, caller=appeal.caller)
     appeal.repeated = False
     return appeal
 
@@ -342,14 +344,14 @@ def _insert_many(actor: User, appeals: list[Appeal]) -> None:
         AppealEvent(appeal=a, kind=AppealEvent.Kind.SUBMIT, from_status="", to_status=a.status, actor=actor, at=now,
                     department_id=actor.department_id, data={"channel": a.channel, "caller": a.caller})
         for a in appeals])
-    audit_record_many(actor=actor, entries=[
-        Entry(f"appeal.{AppealEvent.Kind.SUBMIT}", Appeal._meta.label, str(a.pk), a.number, None,
-              {"status": a.status, "from": "", **ev.data}) for a, ev in zip(appeals, events, strict=True)])
     stats.create_many(list(zip(appeals, events, strict=True)))
     title = (f"新诉求待派单：{appeals[0].title}" if len(appeals) == 1
              else f"{len(appeals)} 件新诉求待派单（{appeals[0].get_channel_display()}等渠道）")
     notify(recipients=list(User.objects.filter(role=Role.DISPATCHER, is_active=True)), title=title,
            body="、".join(a.number for a in appeals[:20]), url="/appeals/?status=submitted")
+    audit_record_many(actor=actor, entries=[  # last: it holds the chain's lock until commit
+        Entry(f"appeal.{AppealEvent.Kind.SUBMIT}", Appeal._meta.label, str(a.pk), a.number, None,
+              {"status": a.status, "from": "", **ev.data}) for a, ev in zip(appeals, events, strict=True)])
 
 
 def _notify_later(users: list[User], title: str, appeal: Appeal) -> None:
