@@ -164,7 +164,7 @@ def test_refuses_a_second_county(seeded):  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 def test_seed_command(db):  # type: ignore[no-untyped-def]
     out = io.StringIO()
-    call_command("seed", "--enterprises", "120", "--seed", "3", "--appeals", "0", "--cases", "0",
+    call_command("seed", "--enterprises", "120", "--seed", "3", "--appeals", "0", "--cases", "0", "--policies", "0",
                  stdout=out)
     text = out.getvalue()
     assert Enterprise.objects.count() == 120

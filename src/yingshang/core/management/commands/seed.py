@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=1500,
                             help="一年的政务服务办件历史件数（含事项目录），0 不生成 / service cases of history to "
                                  "simulate, with the item catalogue (0: none)")
+        parser.add_argument("--policies", type=int, default=40,
+                            help="惠企政策兑现事项数（含政策文件和一年的兑现历史），0 不生成 / benefit items to "
+                                 "publish, with their documents and a year of cash-out history (0: none)")
         parser.add_argument("--if-empty", action="store_true",
                             help="演示县已存在时什么也不做 / do nothing when the demo county exists")
 
@@ -30,6 +33,8 @@ class Command(BaseCommand):
             raise CommandError("--appeals 不能为负 / must not be negative")
         if opts["cases"] < 0:
             raise CommandError("--cases 不能为负 / must not be negative")
+        if opts["policies"] < 0:
+            raise CommandError("--policies 不能为负 / must not be negative")
         if Region.objects.filter(code=COUNTY[0]).exists():
             if opts["if_empty"]:
                 self.stdout.write(f"演示县 {COUNTY[1]}（{COUNTY[0]}）已存在，未做任何改动 / "
@@ -61,6 +66,14 @@ class Command(BaseCommand):
             services = build_service_demo(seed=opts["seed"], cases=opts["cases"], stdout=self.stdout)
             self.stdout.write(f"政务服务办件 cases: {services.get('cases', 0)}（用时 {time.monotonic() - t0:.1f} 秒）"
                               f" {services.get('statuses', {})} 监控 monitor {services.get('monitor', {})}")
+        if opts["policies"] and n:
+            from yingshang.policies.demo import build_policy_demo
+
+            t0 = time.monotonic()
+            policies = build_policy_demo(seed=opts["seed"], items=opts["policies"], stdout=self.stdout)
+            self.stdout.write(f"惠企政策 policies: {policies.get('items', 0)} 项（用时 {time.monotonic() - t0:.1f} 秒）"
+                              f" 兑现 {policies.get('paid_wan', 0)} 万元，惠及 {policies.get('enterprises_paid', 0)} 家"
+                              f" {policies.get('application_statuses', {})}")
 
         w = self.stdout.write
         w("")
