@@ -25,6 +25,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from yingshang.core.replay import replay
+
 # ------------------------------------------------------------------------------------- texts
 
 # category code -> (title templates, content templates).  Slots: {town} township, {ind} industry,
@@ -638,33 +640,11 @@ def build_appeal_history(*, seed: int = 2026, count: int = 1500, today: dt.date 
 
     say = stdout.write if stdout is not None else (lambda _t: None)
     with time_machine.travel(sim.queue[0][0] if sim.queue else end, tick=False) as traveller:
-        day_open: dt.date | None = None
-        atomic = None
-        while sim.queue and sim.queue[0][0] <= end:
-            when, _seq, step, obj = heapq.heappop(sim.queue)
-            day = timezone.localtime(when).date()
-            if day != day_open:
-                if atomic is not None:
-                    atomic.__exit__(None, None, None)
-                atomic = transaction.atomic()
-                atomic.__enter__()
-                day_open = day
-                if day.day == 1:
-                    say(f"  appeals: {day:%Y-%m} ({counts['appeals']} so far)")
-            traveller.move_to(when)
-            try:
-                with transaction.atomic():
-                    run(step, obj, when)
-            except Exception as exc:  # noqa: BLE001 — a step a service refuses is skipped, and counted
-                from yingshang.core.errors import Conflict, NotPermitted, ValidationFailed
+        def progress(day: dt.date) -> None:
+            if day.day == 1:
+                say(f"  appeals: {day:%Y-%m} ({counts['appeals']} so far)")
 
-                if not isinstance(exc, (Conflict, NotPermitted, ValidationFailed)):
-                    if atomic is not None:
-                        atomic.__exit__(type(exc), exc, exc.__traceback__)
-                    raise
-                counts_errors[f"{step}: {type(exc).__name__}: {exc}"[:160]] += 1
-        if atomic is not None:
-            atomic.__exit__(None, None, None)
+        replay(sim.queue, end=end, traveller=traveller, run=run, skipped=counts_errors, on_new_day=progress)
 
     # people read their messages: only the last few days' notifications stay unread in the demo
     from django.db.models import F

@@ -29,9 +29,7 @@ paid to about 900 market entities over the year (the reports' county: 3679.5 万
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import io
-import itertools
 import math
 import random
 import time
@@ -42,6 +40,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+
+from yingshang.core.replay import Queue, moment, replay
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -412,9 +412,6 @@ def _tz() -> dt.tzinfo:
     return timezone.get_current_timezone()
 
 
-def _moment(day: dt.date, hour: float) -> dt.datetime:
-    h = int(hour)
-    return dt.datetime(day.year, day.month, day.day, h, int(round((hour - h) * 60)) % 60, tzinfo=_tz())
 
 
 def _name(rng: random.Random) -> str:
@@ -432,14 +429,6 @@ def _fen(wan: float) -> int:
 def _round_up(fen: int, step: int) -> int:
     return int(math.ceil(fen / step) * step)
 
-
-class _Queue:
-    def __init__(self) -> None:
-        self.heap: list[tuple[dt.datetime, int, str, Any]] = []
-        self.seq = itertools.count()
-
-    def at(self, when: dt.datetime, step: str, obj: Any = None) -> None:
-        heapq.heappush(self.heap, (when, next(self.seq), step, obj))
 
 
 @dataclass
@@ -478,7 +467,7 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
     from yingshang.core import services as core_services
     from yingshang.core import workdays
     from yingshang.core.audit import Entry, audit_record_many
-    from yingshang.core.errors import Conflict, NotFound, NotPermitted, ValidationFailed
+    from yingshang.core.errors import Conflict
     from yingshang.core.models import Department, Notification, Park, Role, User
     from yingshang.enterprises.models import Enterprise
 
@@ -510,7 +499,7 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
     people = random.Random(f"{seed}:policy-people")
     real_now = timezone.now()
     today = today or timezone.localdate()
-    end = min(real_now, _moment(today, 23.99)) if today == timezone.localdate() else _moment(today, 23.99)
+    end = min(real_now, moment(today, 23.99)) if today == timezone.localdate() else moment(today, 23.99)
     start = today - dt.timedelta(days=365)
     skipped: Counter[str] = Counter()
     refusals: list[str] = []
@@ -545,7 +534,7 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
         return workdays.add(day, n).date if n > 0 else workday_on_or_after(day)
 
     def at_work(day: dt.date, lo: float = 8.8, hi: float = 17.2) -> dt.datetime:
-        return _moment(workday_on_or_after(day), rng.uniform(lo, hi))
+        return moment(workday_on_or_after(day), rng.uniform(lo, hi))
 
     # ---- the people: a handler and a head in every department with items, the enterprises' accounts
     password = make_password(settings.DEMO_PASSWORD)
@@ -723,7 +712,7 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
         return item
 
     # ---- the plan
-    queue = _Queue()
+    queue = Queue()
     auto = [s for s in chosen if s.mode == "auto_grant"]
     old_auto = [s for s in auto if doc_specs[s.doc].timing == "old"]
     late_auto = [s for s in auto if doc_specs[s.doc].timing in ("late1", "late2")]
@@ -774,7 +763,7 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
         kinds = ["eligible"] * n + ["ineligible"] * ((refused + 1) // 2) + ["no_material"] * (refused // 2)
         for kind in kinds:
             day = first_day + dt.timedelta(days=rng.randrange(span + 1))
-            queue.at(_moment(day, rng.uniform(8.2, 21.5)), "instant", (spec, kind))
+            queue.at(moment(day, rng.uniform(8.2, 21.5)), "instant", (spec, kind))
             instant_steps += 1
 
     # 依申报: fates covering every state first, then drawn
@@ -804,33 +793,33 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
         elif p.fate == "notice":
             when = at_work(workday_back(today, 15))
         else:
-            when = _moment(p.day, rng.uniform(8.5, 21))
+            when = moment(p.day, rng.uniform(8.5, 21))
         queue.at(when, "apply", p)
 
     # the calendar: launch, late documents, sweeps, batches, matching runs
-    queue.at(_moment(launch, 9.0), "launch")
+    queue.at(moment(launch, 9.0), "launch")
     for key in ("late1", "late2"):
         day = late1 if key == "late1" else late2
         if day < today:
-            queue.at(_moment(day, 9.5), "publish_late", key)
+            queue.at(moment(day, 9.5), "publish_late", key)
     draft_day = doc_dates["RJ-SZ"][1]
-    queue.at(_moment(draft_day, 15.0), "draft")
+    queue.at(moment(draft_day, 15.0), "draft")
     for k in range(1, 366):
-        queue.at(_moment(start + dt.timedelta(days=k), 0.5), "sweep", start + dt.timedelta(days=k))
+        queue.at(moment(start + dt.timedelta(days=k), 0.5), "sweep", start + dt.timedelta(days=k))
     day = launch
     while day <= today:
         if day.weekday() == 1 and workdays.is_workday(day):  # Tuesdays: the week's payments
-            queue.at(_moment(day, 10.0), "batch")
+            queue.at(moment(day, 10.0), "batch")
         day += dt.timedelta(days=1)
     new_year = workday_on_or_after(dt.date(today.year, 1, 1))
     if launch < new_year <= today:
-        queue.at(_moment(new_year, 7.0), "match")  # the reference year moved on: last year's figures
+        queue.at(moment(new_year, 7.0), "match")  # the reference year moved on: last year's figures
     for s in chosen:
         if s.code in list_days and s.mode == "auto_grant":
-            queue.at(_moment(list_days[s.code], 9.5 if s.code not in [t.code for t in tail[-1:]] else 15.0),
+            queue.at(moment(list_days[s.code], 9.5 if s.code not in [t.code for t in tail[-1:]] else 15.0),
                      "propose", s)
     if "SW-ZH" in {s.code for s in chosen} and stop_day["SW-ZH"] < today:
-        queue.at(_moment(stop_day["SW-ZH"], 16.0), "stop", "SW-ZH")
+        queue.at(moment(stop_day["SW-ZH"], 16.0), "stop", "SW-ZH")
     objection_slots = [1, 2, 5]  # which lists (in notice order) get a public objection
 
     # ---- running the steps
@@ -1178,40 +1167,18 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
             run_review_step(step, obj, now)
 
     depts_by_item = {s.code: s.department for s in chosen}
-    errors = (Conflict, NotPermitted, ValidationFailed, NotFound)
-    first_moment = _moment(launch - dt.timedelta(days=3), 9.0)
+    first_moment = moment(launch - dt.timedelta(days=3), 9.0)
     traveller_cm = time_machine.travel(first_moment, tick=False)
     traveller = traveller_cm.__enter__()
     try:
         with transaction.atomic():
             save_users(new_staff)
         counts["staff_created"] = len(new_staff)
-        day_open: dt.date | None = None
-        atomic = None
-        try:
-            while queue.heap and queue.heap[0][0] <= end:
-                when, _seq, step, obj = heapq.heappop(queue.heap)
-                day = local_day(when)
-                if day != day_open:
-                    if atomic is not None:
-                        atomic.__exit__(None, None, None)
-                    atomic = transaction.atomic()
-                    atomic.__enter__()
-                    day_open = day
-                    if day.day == 1:
-                        say(f"  policies: {day:%Y-%m} ({counts['lists_noticed']} lists on notice so far)")
-                traveller.move_to(when)
-                try:  # each service is its own savepoint: a refusal leaves nothing half done
-                    run(step, obj, when)
-                except errors as exc:  # a step a service refuses is skipped, and counted
-                    skipped[f"{step}: {type(exc).__name__}: {exc}"[:160]] += 1
-        except BaseException as exc:
-            if atomic is not None:
-                atomic.__exit__(type(exc), exc, exc.__traceback__)
-                atomic = None
-            raise
-        if atomic is not None:
-            atomic.__exit__(None, None, None)
+        def progress(day: dt.date) -> None:
+            if day.day == 1:
+                say(f"  policies: {day:%Y-%m} ({counts['lists_noticed']} lists on notice so far)")
+
+        replay(queue.heap, end=end, traveller=traveller, run=run, skipped=skipped, on_new_day=progress)
         # tonight's matching run
         traveller.move_to(end)
         with transaction.atomic():

@@ -18,9 +18,7 @@ county gives the same history; one transaction per simulated day keeps SQLite fa
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import io
-import itertools
 import json
 import random
 import time
@@ -32,6 +30,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+
+from yingshang.core.replay import Queue, moment, replay
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "catalogue.json"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -265,10 +265,6 @@ def _tz() -> dt.tzinfo:
     return timezone.get_current_timezone()
 
 
-def _moment(day: dt.date, hour: float) -> dt.datetime:
-    h = int(hour)
-    m = int((hour - h) * 60)
-    return dt.datetime(day.year, day.month, day.day, h, m, tzinfo=_tz())
 
 
 def _name(rng: random.Random) -> str:
@@ -315,14 +311,6 @@ class Plan:
     done: set[str] = field(default_factory=set)
 
 
-class _Queue:
-    def __init__(self) -> None:
-        self.heap: list[tuple[dt.datetime, int, str, Any]] = []
-        self.seq = itertools.count()
-
-    def at(self, when: dt.datetime, step: str, obj: Any) -> None:
-        heapq.heappush(self.heap, (when, next(self.seq), step, obj))
-
 
 def build_service_demo(*, seed: int = 2026, cases: int = 1500, today: dt.date | None = None,
                        stdout: Any = None) -> dict[str, Any]:
@@ -351,7 +339,6 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
     from yingshang.core import services as core_services
     from yingshang.core import workdays
     from yingshang.core.audit import Entry, audit_record_many
-    from yingshang.core.errors import Conflict, NotFound, NotPermitted, ValidationFailed
     from yingshang.core.models import Department, Notification, Role, User
     from yingshang.enterprises.models import Enterprise
 
@@ -379,7 +366,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
     names = random.Random(f"{seed}:service-people")
     real_now = timezone.now()
     today = today or timezone.localdate()
-    end = min(real_now, _moment(today, 23.99)) if today == timezone.localdate() else _moment(today, 23.99)
+    end = min(real_now, moment(today, 23.99)) if today == timezone.localdate() else moment(today, 23.99)
     start = today - dt.timedelta(days=365)
     counts: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
@@ -389,7 +376,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
         raise RuntimeError("no dispatcher: build the demo county first")
 
     # ---- the catalogue, in place a little before the history starts
-    with time_machine.travel(_moment(start - dt.timedelta(days=7), 9.0), tick=False):
+    with time_machine.travel(moment(start - dt.timedelta(days=7), 9.0), tick=False):
         loaded = load_catalogue(actor=dispatcher)
     counts.update({f"catalogue_{k}": v for k, v in loaded.items()})
     if cases == 0:
@@ -457,7 +444,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             ent_user[e.pk] = u
             new_users.append(u)
     if new_users:
-        with time_machine.travel(_moment(start - dt.timedelta(days=7), 9.5), tick=False), transaction.atomic():
+        with time_machine.travel(moment(start - dt.timedelta(days=7), 9.5), tick=False), transaction.atomic():
             User.objects.bulk_create(new_users)
             if new_users[0].pk is None:  # backends without RETURNING
                 by_name = dict(User.objects.filter(username__in=[u.username for u in new_users])
@@ -517,7 +504,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
     # a little busier lately, quiet at weekends, and a busier last fortnight: an open tail
     day_weights = [(1.0 if workdays.is_workday(d) else 0.12) * (0.85 + 0.3 * i / 365)
                    * (2.0 if (today - d).days < 14 else 1.0) for i, d in enumerate(days)]
-    queue = _Queue()
+    queue = Queue()
     plans: list[Plan] = []
     for idx in range(cases):
         s = rng.choices(subjects, weights=weights, k=1)[0]
@@ -562,37 +549,37 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
                                        weights=(58, 24, 12, 6), k=1)[0]
             p.ratings = [(ch, rng.choices(LEVELS, weights=ws, k=1)[0]) for ch in channels]
         if online:
-            when = _moment(day, rng.uniform(7, 23.5))
+            when = moment(day, rng.uniform(7, 23.5))
         else:
             while not workdays.is_workday(day) and day < today:
                 day += dt.timedelta(days=1)
-            when = _moment(day, rng.uniform(8.6, 17.2))
+            when = moment(day, rng.uniform(8.6, 17.2))
         plans.append(p)
         queue.at(when, "apply", p)
     for k in range(1, 366):  # the daily sweep, early morning
-        queue.at(_moment(start + dt.timedelta(days=k), 0.5), "sweep", start + dt.timedelta(days=k))
+        queue.at(moment(start + dt.timedelta(days=k), 0.5), "sweep", start + dt.timedelta(days=k))
 
     # ---- running the steps
-    def next_work_moment(after: dt.datetime, hours: float) -> dt.datetime:
+    def next_workmoment(after: dt.datetime, hours: float) -> dt.datetime:
         """Roughly ``hours`` of office time after ``after`` (8:30-17:30 on working days)."""
         when, left = after, hours
         while True:
             day = timezone.localtime(when).date()
             if not workdays.is_workday(day):
-                when = _moment(day + dt.timedelta(days=1), 8.5)
+                when = moment(day + dt.timedelta(days=1), 8.5)
                 continue
-            opening, closing = _moment(day, 8.5), _moment(day, 17.5)
+            opening, closing = moment(day, 8.5), moment(day, 17.5)
             when = max(when, opening)
             room = (closing - when).total_seconds() / 3600
             if room >= left:
                 return when + dt.timedelta(hours=left)
             left -= max(room, 0)
-            when = _moment(day + dt.timedelta(days=1), 8.5)
+            when = moment(day + dt.timedelta(days=1), 8.5)
 
     def on_workday(day: dt.date, lo: float = 8.7, hi: float = 17.3) -> dt.datetime:
         while not workdays.is_workday(day):
             day += dt.timedelta(days=1)
-        return _moment(day, rng.uniform(lo, hi))
+        return moment(day, rng.uniform(lo, hi))
 
     def later(now: dt.datetime, when: dt.datetime) -> dt.datetime:
         return when if when > now else now + dt.timedelta(minutes=rng.randint(10, 90))
@@ -615,9 +602,9 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
         """After acceptance (or a pause ending): the next pause, extension, awaited material, or the decision."""
         case = p.case
         if p.special and "special" not in p.done:
-            queue.at(next_work_moment(now, rng.uniform(3, 20)), "special_start", p)
+            queue.at(next_workmoment(now, rng.uniform(3, 20)), "special_start", p)
         elif p.correction and "correction" not in p.done:
-            queue.at(next_work_moment(now, rng.uniform(2, 14)), "correction", p)
+            queue.at(next_workmoment(now, rng.uniform(2, 14)), "correction", p)
         elif p.tolerate and "tolerated" not in p.done:
             due = CaseMaterial.objects.filter(case=case, status=CaseMaterial.Status.TOLERATED).values_list(
                 "due_date", flat=True).first()
@@ -645,7 +632,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
     def rate_later(p: Plan, now: dt.datetime) -> None:
         for n, (channel, level) in enumerate(p.ratings):
             day = local_day(now) + dt.timedelta(days=rng.choice((0, 0, 1, 1, 2, 3, 5)) + 2 * n)
-            when = _moment(day, rng.uniform(8, 22)) if channel != "window" else now + dt.timedelta(minutes=2)
+            when = moment(day, rng.uniform(8, 22)) if channel != "window" else now + dt.timedelta(minutes=2)
             queue.at(later(now, when), "rate", (p, channel, level))
 
     def run(step: str, obj: Any, now: dt.datetime) -> None:
@@ -687,14 +674,14 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             if p.missing:
                 queue.at(now + dt.timedelta(hours=rng.uniform(2, 40)), "provide_missing", p)
             elif p.online:
-                queue.at(next_work_moment(now, rng.uniform(0.3, 7)), "accept", p)
+                queue.at(next_workmoment(now, rng.uniform(0.3, 7)), "accept", p)
             else:
                 queue.at(now + dt.timedelta(minutes=rng.randint(3, 25)), "accept", p)
         elif step == "provide_missing":
             actor = ent_user[p.enterprise.pk]
             for row in CaseMaterial.objects.filter(case=p.case, name__in=p.missing):
                 services.case_material_provide(actor=actor, case=p.case, material=row, attachment=scan_of(actor))
-            queue.at(next_work_moment(now, rng.uniform(0.3, 6)), "accept", p)
+            queue.at(next_workmoment(now, rng.uniform(0.3, 6)), "accept", p)
         elif step == "accept":
             if p.reject:
                 p.case = services.case_reject(actor=h, case=p.case, reason=rng.choice(REJECT_REASONS))
@@ -740,7 +727,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             p.done.add("correction")
             counts["corrections"] += 1
             day = local_day(now) + dt.timedelta(days=rng.choice((1, 1, 2, 3, 4, 6, 9)))
-            queue.at(_moment(day, rng.uniform(8.8, 21 if p.online else 17)) if p.online else on_workday(day),
+            queue.at(moment(day, rng.uniform(8.8, 21 if p.online else 17)) if p.online else on_workday(day),
                      "correction_submit", p)
         elif step == "correction_submit":
             wanted = [e["name"] for e in Correction.objects.get(case=p.case, completed_on__isnull=True).items]
@@ -766,7 +753,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             if p.case.due_date is not None and local_day(now) <= p.case.due_date:
                 ext = services.case_extension_request(actor=h, case=p.case, days=rng.choice((5, 10)),
                                                       reason="需要征求相关部门意见，申请延长办理时限。")
-                queue.at(next_work_moment(now, rng.uniform(0.5, 6)), "extension_decide", (p, ext))
+                queue.at(next_workmoment(now, rng.uniform(0.5, 6)), "extension_decide", (p, ext))
                 return
             schedule_next(p, now)
         elif step == "decide":
@@ -777,13 +764,13 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             counts["approved" if approve else "refused"] += 1
             for push in (SupervisionPush.objects.filter(case=p.case) if supervised(p.subject) else []):
                 if rng.random() < 0.93:
-                    queue.at(next_work_moment(now, rng.uniform(1, 30)), "ack", push)
+                    queue.at(next_workmoment(now, rng.uniform(1, 30)), "ack", push)
             if p.delivery == "electronic":
                 when = now + dt.timedelta(minutes=rng.randint(3, 40))
             elif p.delivery == "post":
-                when = next_work_moment(now, rng.uniform(1, 9))
+                when = next_workmoment(now, rng.uniform(1, 9))
             else:
-                when = next_work_moment(now, rng.uniform(0.2, 20)) if not p.instant else \
+                when = next_workmoment(now, rng.uniform(0.2, 20)) if not p.instant else \
                     now + dt.timedelta(minutes=rng.randint(3, 20))
             queue.at(when, "deliver", p)
         elif step == "deliver":
@@ -823,12 +810,12 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
         counts["bad_ratings"] += 1
         if comment == MALICIOUS[0] and contests["upheld"] == 0:
             contests["upheld"] = -1  # claimed
-            queue.at(next_work_moment(now, rng.uniform(1, 5)), "contest", (p, rating, True))
+            queue.at(next_workmoment(now, rng.uniform(1, 5)), "contest", (p, rating, True))
         elif contests["rejected"] == 0:  # the second is contested too, and the contest fails
             contests["rejected"] = -1
-            queue.at(next_work_moment(now, rng.uniform(1, 5)), "contest", (p, rating, False))
+            queue.at(next_workmoment(now, rng.uniform(1, 5)), "contest", (p, rating, False))
         else:
-            queue.at(next_work_moment(now, rng.uniform(1, 12)), "rect_verify", (p, rating))
+            queue.at(next_workmoment(now, rng.uniform(1, 12)), "rect_verify", (p, rating))
 
     def run_rating_step(step: str, obj: Any, now: dt.datetime) -> None:
         if step == "contest":
@@ -836,7 +823,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             services.rating_contest(actor=handler_of(p.dept_id), rating=rating,
                                     reason="评价内容与办理情况无关，且含辱骂性语言，申请认定为恶意差评。"
                                     if upheld else "该办件在承诺时限内办结，申请人差评理由不成立。")
-            queue.at(next_work_moment(now, rng.uniform(4, 24)), "contest_decide", obj)
+            queue.at(next_workmoment(now, rng.uniform(4, 24)), "contest_decide", obj)
             counts["contests"] += 1
             return
         if step == "contest_decide":
@@ -846,7 +833,7 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
                                            else "经核实，申请人反映的问题属实，申诉不成立，请部门整改。")
             contests["upheld" if upheld else "rejected"] += 2
             if not upheld:
-                queue.at(next_work_moment(now, rng.uniform(1, 6)), "rect_verify", (p, rating))
+                queue.at(next_workmoment(now, rng.uniform(1, 6)), "rect_verify", (p, rating))
             return
         p, rating = obj
         rect = Rectification.objects.get(rating=rating)
@@ -855,14 +842,14 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
         if step == "rect_verify":
             services.rectification_verify(actor=h, rectification=rect, reached=rng.random() < 0.88,
                                           note="已电话回访评价人，了解具体情况。")
-            queue.at(next_work_moment(now, rng.uniform(4, 40 if slow else 14)), "rect_resolve", obj)
+            queue.at(next_workmoment(now, rng.uniform(4, 40 if slow else 14)), "rect_resolve", obj)
         elif step == "rect_resolve":
             rectified = rng.random() < 0.6
             services.rectification_resolve(
                 actor=h, rectification=rect, outcome="rectified" if rectified else "explained",
                 text="已对窗口人员开展服务规范培训，优化一次性告知清单。" if rectified
                 else "经核实，办理过程符合规定，已向评价人说明办理依据和时限。")
-            queue.at(next_work_moment(now, rng.uniform(1, 30 if slow else 8)), "rect_answer", obj)
+            queue.at(next_workmoment(now, rng.uniform(1, 30 if slow else 8)), "rect_answer", obj)
         elif step == "rect_answer":
             services.rectification_answer(actor=h, rectification=rect,
                                           answer="感谢您的评价，我们已核实并整改，欢迎继续监督。")
@@ -874,47 +861,28 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
             services.rectification_appeal(actor=ent_user[p.enterprise.pk] if signed_in else None, rectification=rect,
                                           reason="问题没有实际解决，对回复不满意。",
                                           token="" if signed_in else services.rating_token(p.case))
-            queue.at(next_work_moment(now, rng.uniform(4, 30)), "rect_appeal_decide", obj)
+            queue.at(next_workmoment(now, rng.uniform(4, 30)), "rect_appeal_decide", obj)
         elif step == "rect_appeal_decide":
             reopen = rng.random() < 0.4
             services.rectification_appeal_decide(actor=dispatcher, rectification=rect, reopen=reopen,
                                                  note="申诉成立，请部门重新整改。" if reopen else "经复核，部门答复合理。")
             if reopen:
-                queue.at(next_work_moment(now, rng.uniform(4, 30)), "rect_resolve", obj)
+                queue.at(next_workmoment(now, rng.uniform(4, 30)), "rect_resolve", obj)
 
-    errors = (Conflict, NotPermitted, ValidationFailed, NotFound)
     traveller_cm = time_machine.travel(queue.heap[0][0] if queue.heap else end, tick=False)
     traveller = traveller_cm.__enter__()
     try:
-        day_open: dt.date | None = None
-        atomic = None
-        try:
-            while queue.heap and queue.heap[0][0] <= end:
-                when, _seq, step, obj = heapq.heappop(queue.heap)
-                day = local_day(when)
-                if day != day_open:
-                    if atomic is not None:
-                        atomic.__exit__(None, None, None)
-                    atomic = transaction.atomic()
-                    atomic.__enter__()
-                    day_open = day
-                    if day.day == 1:
-                        say(f"  cases: {day:%Y-%m} ({counts['online'] + counts['window']} so far)")
-                traveller.move_to(when)
-                try:  # each service is its own savepoint: a refusal leaves nothing half done
-                    if step == "extension_decide":
-                        run_extension_decide(obj, when)
-                    else:
-                        run(step, obj, when)
-                except errors as exc:  # a step a service refuses is skipped, and counted
-                    skipped[f"{step}: {type(exc).__name__}: {exc}"[:160]] += 1
-        except BaseException as exc:
-            if atomic is not None:
-                atomic.__exit__(type(exc), exc, exc.__traceback__)
-                atomic = None
-            raise
-        if atomic is not None:
-            atomic.__exit__(None, None, None)
+        def step_run(step: str, obj: Any, when: dt.datetime) -> None:
+            if step == "extension_decide":
+                run_extension_decide(obj, when)
+            else:
+                run(step, obj, when)
+
+        def progress(day: dt.date) -> None:
+            if day.day == 1:
+                say(f"  cases: {day:%Y-%m} ({counts['online'] + counts['window']} so far)")
+
+        replay(queue.heap, end=end, traveller=traveller, run=step_run, skipped=skipped, on_new_day=progress)
 
         # ---- today: make sure the monitor shows every colour and the list every state
         traveller.move_to(end)
@@ -975,7 +943,7 @@ def _ensure_today(*, today: dt.date, end: dt.datetime, rng: random.Random, names
         return 0
 
     def accept_on(day: dt.date, item: Any) -> Any:
-        traveller.move_to(_moment(day, 10.0))
+        traveller.move_to(moment(day, 10.0))
         h = handler_of(item.department_id)
         with transaction.atomic():
             case = services.case_apply(actor=h, item=item, applicant_name=_name(names), applicant_phone=_phone(names),
@@ -1010,12 +978,12 @@ def _ensure_today(*, today: dt.date, end: dt.datetime, rng: random.Random, names
                 item = rng.choice(instant)
                 e = next((e for e in pool if e.pk in ent_user), None)
                 if e is not None:
-                    traveller.move_to(max(_moment(today, 0.1), end - dt.timedelta(minutes=30)))
+                    traveller.move_to(max(moment(today, 0.1), end - dt.timedelta(minutes=30)))
                     user = ent_user[e.pk]
                     with transaction.atomic():
                         case = services.case_apply(actor=user, item=item, enterprise=e,
                                                    provided={m.pk: scan_of(user) for m in item.materials.all()})
-                        traveller.move_to(max(_moment(today, 0.2), end - dt.timedelta(minutes=10)))
+                        traveller.move_to(max(moment(today, 0.2), end - dt.timedelta(minutes=10)))
                         services.case_accept(actor=handler_of(item.department_id), case=case)
                     made += 1
     day = today - dt.timedelta(days=1)
@@ -1023,7 +991,7 @@ def _ensure_today(*, today: dt.date, end: dt.datetime, rng: random.Random, names
         day -= dt.timedelta(days=1)
     if Case.Status.SUBMITTED not in states:
         item = rng.choice(promised)
-        traveller.move_to(max(_moment(today, 0.1), end - dt.timedelta(minutes=45)))
+        traveller.move_to(max(moment(today, 0.1), end - dt.timedelta(minutes=45)))
         with transaction.atomic():
             services.case_apply(actor=handler_of(item.department_id), item=item, applicant_name=_name(names),
                                 applicant_phone=_phone(names), provided={m.pk: None for m in item.materials.all()})
@@ -1031,7 +999,7 @@ def _ensure_today(*, today: dt.date, end: dt.datetime, rng: random.Random, names
     if Case.Status.CORRECTING not in states:
         item = rng.choice(promised)
         case = accept_on(day, item)
-        traveller.move_to(_moment(day, 15.0))
+        traveller.move_to(moment(day, 15.0))
         row = CaseMaterial.objects.filter(case=case).first()
         if row is not None:
             with transaction.atomic():
@@ -1041,7 +1009,7 @@ def _ensure_today(*, today: dt.date, end: dt.datetime, rng: random.Random, names
     if Case.Status.SPECIAL not in states:
         item = rng.choice(promised)
         case = accept_on(day, item)
-        traveller.move_to(_moment(day, 15.5))
+        traveller.move_to(moment(day, 15.5))
         with transaction.atomic():
             services.case_special_start(actor=handler_of(item.department_id), case=case, kind="inspection",
                                         note=SPECIAL_NOTES["inspection"], expected_days=5)
@@ -1049,7 +1017,7 @@ def _ensure_today(*, today: dt.date, end: dt.datetime, rng: random.Random, names
     if Case.Status.DECIDED not in states:
         item = rng.choice(promised)
         case = accept_on(day, item)
-        traveller.move_to(_moment(day, 16.0))
+        traveller.move_to(moment(day, 16.0))
         with transaction.atomic():
             services.case_decide(actor=handler_of(item.department_id), case=case, approve=True)
         made += 1
