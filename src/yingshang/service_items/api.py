@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core import signing
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -974,12 +973,7 @@ def _detail(request: HttpRequest, case: Case | str) -> dict[str, Any]:
 
 
 def _token_case(token: str) -> Case:
-    try:
-        pk = signing.loads(token, salt=services.RATING_SALT)
-    except signing.BadSignature:
-        pk = None
-    case = Case.objects.select_related("item", "bundle", "department").filter(pk=pk).first() \
-        if isinstance(pk, int) else None
+    case = services.case_for_rating_token(token)
     if case is None:
         raise NotPermitted("评价链接无效", "invalid rating link", field="token")
     return case

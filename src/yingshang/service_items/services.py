@@ -203,6 +203,12 @@ def _token_case_id(token: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def case_for_rating_token(token: str) -> Case | None:
+    """The case a rating link (SMS, QR) names, or None for a forged or mangled link."""
+    pk = _token_case_id(token)
+    return Case.objects.select_related("item", "bundle", "department").filter(pk=pk).first() if pk else None
+
+
 # ------------------------------------------------------------------------------------------- catalogue
 
 ITEM_FIELDS = ("code", "name", "item_type", "department", "levels", "legal_basis", "legal_days", "promised_days",

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -1181,15 +1180,7 @@ def case_rate_qr_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _token_case(token: str) -> Case:
-    try:
-        pk = signing.loads(token, salt=services.RATING_SALT)
-    except signing.BadSignature:
-        raise NotFound("评价链接无效", "invalid rating link") from None
-    case = (
-        Case.objects.select_related("item", "bundle", "department").filter(pk=pk).first()
-        if isinstance(pk, int)
-        else None
-    )
+    case = services.case_for_rating_token(token)
     if case is None:
         raise NotFound("评价链接无效", "invalid rating link")
     return case
