@@ -712,6 +712,37 @@ class LedgerFilters(Schema):
     page_size: int = Field(100, ge=1, le=1000)
 
 
+class FiguresFilters(Schema):
+    group_by: str = Field("item", description="item / document / department / township / month")
+    date_from: dt.date | None = Field(None, alias="from", description="YYYY-MM-DD (default: 1 January this year)")
+    date_to: dt.date | None = Field(None, alias="to", description="YYYY-MM-DD (default: today)")
+
+
+class FigureRow(Schema):
+    key: str = Field(description="item / document / department / region id, or YYYY-MM")
+    label: str
+    paid_fen: int = Field(description="paid in the period (by the bank's confirmation day), fen")
+    payouts: int
+    enterprises: int = Field(description="distinct enterprises paid (the total row counts them once)")
+    pending_fen: int = Field(description="still pending, created in the period")
+    pushed: int = Field(description="precise pushes made in the period")
+    read: int
+    applied: int
+    benefited: int
+    read_rate: float | None
+    precision: float | None = Field(description="pushes followed by an application or a payout ÷ pushes")
+
+
+class FiguresOut(Schema):
+    group_by: str
+    date_from: dt.date
+    date_to: dt.date
+    department_code: str | None = Field(description="set when the caller sees only its department's items")
+    rows: list[FigureRow]
+    total: FigureRow
+    formulas: dict[str, str]
+
+
 class BatchIn(Schema):
     item_codes: list[str] = Field([], max_length=100, description="only these items' payouts (default: all)")
     limit: int | None = Field(None, ge=1, le=100_000)
@@ -1397,6 +1428,7 @@ def enterprise_policies(request: HttpRequest, uscc: str):  # type: ignore[no-unt
         raise NotFound("市场主体不存在", "no such enterprise")
     with _api_fields(enterprise="uscc"):
         view = selectors.enterprise_policy_view(actor=request.user, enterprise=ent)  # type: ignore[arg-type]
+    services.pushes_mark_read(actor=request.user)  # type: ignore[arg-type]
     items = [q.item for q in view.qualified] + [c.item for c in view.close]
     forced = _in_force_ids(items)
     return {"enterprise_uscc": ent.uscc, "enterprise_name": ent.name,
@@ -1735,6 +1767,30 @@ def payout_retry(request: HttpRequest, payload: RetryIn):  # type: ignore[no-unt
     return Status(201, [_payout_row(p, request.user) for p in rows])
 
 
+# ------------------------------------------------------------------------------------------- figures
+
+
+@router.get("/figures", response=FiguresOut)
+def policy_figures(request: HttpRequest, filters: Query[FiguresFilters]):  # type: ignore[no-untyped-def]
+    """兑现统计: money paid and distinct enterprises benefited, and the pushes' awareness (pushed → read →
+    applied → benefited), by item, document, department, township or month.  The office, the dispatcher
+    and leaders see the county; a department's staff its own items."""
+    from . import figures
+
+    start, end = figures.default_period()
+    fig = figures.benefit_figures(actor=request.user, group_by=filters.group_by,  # type: ignore[arg-type]
+                                  date_from=filters.date_from or start, date_to=filters.date_to or end)
+
+    def row(r: figures.Row) -> dict[str, Any]:
+        return {**{k: getattr(r, k) for k in ("key", "label", "paid_fen", "payouts", "enterprises", "pending_fen",
+                                             "pushed", "read", "applied", "benefited", "read_rate", "precision")}}
+
+    return {"group_by": fig.group_by, "date_from": fig.date_from, "date_to": fig.date_to,
+            "department_code": fig.department.code if fig.department else None,
+            "rows": [row(r) for r in fig.rows], "total": row(fig.total),
+            "formulas": {k: str(v) for k, v in figures.FORMULAS.items()}}
+
+
 @router.get("/batches", response=list[BatchOut])
 def batch_list(request: HttpRequest, status: str = ""):  # type: ignore[no-untyped-def]
     _choice(status, PayoutBatch.Status, "status")
@@ -1771,7 +1827,11 @@ def batch_confirmations(request: HttpRequest, file: File[UploadedFile]):  # type
 
 @router.get("/batches/{number}", response=BatchOut)
 def batch_read(request: HttpRequest, number: str):  # type: ignore[no-untyped-def]
-    return _batch_out(_batch(request, number).number)
+    """A batch with its totals: the office and leaders."""
+    batch = selectors.batch_list(actor=request.user).filter(number=(number or "").strip().upper()).first()  # type: ignore[arg-type]
+    if batch is None:
+        raise NotFound("拨付批次不存在", "no such batch")
+    return _batch_out(batch.number)
 
 
 def _csv(data: bytes, name: str) -> HttpResponse:

@@ -190,9 +190,12 @@ class MatchNotice(models.Model):
     enterprise = models.ForeignKey("enterprises.Enterprise", on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(BenefitItem, on_delete=models.CASCADE, related_name="+")
     notified_at = models.DateTimeField()
+    # the enterprise opened 我的政策 or the item's page after the push (政策知晓)
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["enterprise", "item"], name="match_notice_once")]
+        indexes = [models.Index(fields=["notified_at"])]
 
 
 class MatchRun(models.Model):

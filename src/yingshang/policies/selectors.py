@@ -332,7 +332,9 @@ def payout_ledger(*, actor: User, item: BenefitItem | None = None, status: str =
 
 
 def batch_list(*, actor: User) -> QuerySet[PayoutBatch]:
-    require(actor, "policies.pay")
+    """拨付批次: the office (who makes and sends them) and leaders (who read them)."""
+    if not _sees_all(actor):
+        raise NotPermitted("只有营商办和县领导可以查看拨付批次", "only the office and leaders may view payout batches")
     return PayoutBatch.objects.annotate(count=Count("payouts"), total_fen=Sum("payouts__amount_fen")).order_by(
         "-created_at")
 

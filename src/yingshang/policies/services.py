@@ -680,7 +680,9 @@ def _rematch_payout_facts(item: BenefitItem, enterprise_ids: Sequence[int]) -> N
     """Rules may ask whether an enterprise already had a payout of an item (``payouts.item.<code>``):
     re-match the enterprises concerned when their payouts change."""
     needle = f"payouts.item.{item.code}"
-    if any(needle in key for it in matching.active_items() for key in matching.compiled_rule(it.rule).keys()):  # type: ignore[arg-type]
+    rv_ids = {v for v in matching._active_rules().values() if v}  # one query; the compiled rules and their keys are cached
+    compiled = matching._compiled_by_id(rv_ids)
+    if any(needle in key for rv_id in rv_ids for key in matching._keys_of(rv_id, "condition", compiled[rv_id])):
         matching.rematch_on_commit(enterprise_ids)
 
 
@@ -692,6 +694,25 @@ def _cancel_payouts(payouts: Sequence[Payout], actor: User | None, reason: str) 
         p.status = P.CANCELLED
         p.save(update_fields=["status"])
     _payout_events(payouts, PayoutEvent.Kind.CANCEL, actor, frm=P.PENDING, text=reason)
+
+
+# --------------------------------------------------------------------------------------------- push receipts
+
+
+def pushes_mark_read(*, actor: User, item_ids: Sequence[int] | None = None) -> int:
+    """The enterprise user opened 我的政策 (every item it was told about) or an item's page: its pushes
+    of those items count as read from now (政策知晓).  Only the first opening counts; staff opening an
+    item change nothing.  Returns the number of pushes newly read.  A read receipt is its own record
+    (the timestamp on the push); no audit entry is written for it."""
+    from .models import MatchNotice
+
+    if actor is None or not actor.is_authenticated or actor.role != Role.ENTERPRISE or not actor.enterprise_id:
+        return 0
+    with transaction.atomic():
+        qs = MatchNotice.objects.filter(enterprise_id=actor.enterprise_id, read_at__isnull=True)
+        if item_ids is not None:
+            qs = qs.filter(item_id__in=list(item_ids))
+        return qs.update(read_at=timezone.now())
 
 
 # --------------------------------------------------------------------------------------------- payee accounts

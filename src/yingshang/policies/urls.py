@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_figures
 
 app_name = "policies"
 urlpatterns = [
@@ -49,4 +49,6 @@ urlpatterns = [
     path("batches/confirmations/", views.confirmations_view, name="confirmations"),
     path("batches/<int:pk>/", views.batch_detail_view, name="batch"),
     path("batches/<int:pk>/export/", views.batch_export_view, name="batch_export"),
+    # figures
+    path("figures/", views_figures.figures_view, name="figures"),
 ]

@@ -9,6 +9,7 @@ show; the services decide what is allowed and say why not."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -117,8 +118,9 @@ def _nav(user: User | None, path: str) -> list[tuple[str, str, bool]]:
     if _staff(user):
         links += [(_("申报"), reverse("policies:applications")), (_("拟兑现名单"), reverse("policies:lists")),
                   (_("公示异议"), reverse("policies:objections")), (_("兑现台账"), reverse("policies:payouts"))]
-        if can(user, "policies.pay"):
+        if _sees_all(user):
             links.append((_("拨付批次"), reverse("policies:batches")))
+        links.append((_("兑现统计"), reverse("policies:figures")))
         if can(user, "policies.edit"):
             links.append((_("规则字段"), reverse("policies:fields")))
     out += [(label, url, path.startswith(url)) for label, url in links]
@@ -341,6 +343,7 @@ def item_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if _enterprise_user(user):
         ctx["mine"] = _enterprise_status(user, item)  # type: ignore[arg-type]
+        services.pushes_mark_read(actor=user, item_ids=[item.pk])  # type: ignore[arg-type]
     if _staff(user):
         ctx["figures"] = selectors.item_figures(actor=user, item=item)  # type: ignore[arg-type]
         ctx["events"] = item.events.select_related("actor").order_by("-at", "-id")[:30]
@@ -674,6 +677,7 @@ def explain_view(request: HttpRequest, pk: int) -> HttpResponse:
     ctx: dict[str, Any] = {"item": item, "enterprise": enterprise}
     if enterprise is not None:
         ctx["explain"] = selectors.match_explain(actor=user, enterprise=enterprise, item=item)
+        services.pushes_mark_read(actor=user, item_ids=[item.pk])
         ctx["amount_text"] = _say(item.rule.amount, R.db_labels(), "amount") if item.rule and item.rule.amount else ""
     return _render(request, "policies/explain.html", ctx)
 
@@ -689,6 +693,7 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     if not _enterprise_user(user):
         raise NotPermitted("此页面供企业用户使用", "this page is for enterprise users")
     view = selectors.enterprise_policy_view(actor=user, enterprise=user.enterprise_id)  # type: ignore[arg-type]
+    services.pushes_mark_read(actor=user)  # the pushes' link leads here: the enterprise has seen them
     # what the enterprise can act on first: apply now, then waiting (no application needed), then done
     view.qualified.sort(key=lambda q: (0 if q.can_apply else 2 if (q.payout or q.application) else 1, q.item.code))
     view.close.sort(key=lambda c: (0 if c.state == R.Tri.UNKNOWN.value else 1, c.item.code))  # data missing: fixable
@@ -1139,10 +1144,24 @@ def objection_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def payouts_view(request: HttpRequest) -> HttpResponse:
     """兑现台账 with filters; the totals are sums of exactly the rows listed."""
     user: User = request.user  # type: ignore[assignment]
-    f = {k: request.GET.get(k, "").strip() for k in ("item", "status", "batch", "period", "q", "payable")}
+    f = {k: request.GET.get(k, "").strip() for k in ("item", "status", "batch", "period", "q", "payable", "document",
+                                                       "department", "township", "paid_from", "paid_to")}
     item = BenefitItem.objects.filter(pk=_int(f["item"]) or 0).first() if f["item"] else None
     batch = PayoutBatch.objects.filter(pk=_int(f["batch"]) or 0).first() if f["batch"] else None
     qs = selectors.payout_ledger(actor=user, item=item, status=f["status"], batch=batch)
+    # the figures page links here with its grouping and period: the rows behind a number
+    for key, path in (("document", "item__document_id"), ("department", "item__department_id"),
+                      ("township", "enterprise__region_id")):
+        if f[key]:
+            qs = qs.filter(**{path: _int(f[key]) or 0})
+    if f["paid_from"] or f["paid_to"]:
+        from .figures import _bounds
+        from .views_figures import parse_date
+
+        today = timezone.localdate()
+        start, end = _bounds(parse_date(f["paid_from"], dt.date(1900, 1, 1), "paid_from"),
+                             parse_date(f["paid_to"], today, "paid_to"))
+        qs = qs.filter(paid_at__gte=start, paid_at__lt=end)
     if f["period"]:
         qs = qs.filter(period=f["period"])
     if f["q"]:
@@ -1201,7 +1220,7 @@ def batches_view(request: HttpRequest) -> HttpResponse:
     waiting = Payout.objects.filter(status=Payout.Status.PENDING, batch__isnull=True).aggregate(n=Count("id"))["n"]
     return _render(request, "policies/batches.html", {
         "page": page, "status": status, "query": _query(request), "statuses": PayoutBatch.Status.choices,
-        "payable": payable, "waiting": waiting,
+        "payable": payable, "waiting": waiting, "can_pay": can(user, "policies.pay"),
         "items": BenefitItem.objects.filter(pk__in=services.payable_payouts().values("item_id")).order_by("code")})
 
 
@@ -1232,7 +1251,7 @@ def batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return _render(request, "policies/batch_detail.html", {
         "batch": batch, "page": page, "query": _query(request), "totals": ledger_totals(batch=batch),
-        "failed": [p.pk for p in qs if p.status == Payout.Status.FAILED][:500],
+        "failed": [p.pk for p in qs if p.status == Payout.Status.FAILED][:500], "can_pay": can(user, "policies.pay"),
         "events": batch.events.select_related("actor").order_by("at", "id")})
 
 

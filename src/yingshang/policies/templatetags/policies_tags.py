@@ -20,6 +20,20 @@ def _group(digits: str) -> str:
 
 
 @register.filter
+def masked_account(number: Any) -> str:
+    """A bank account for readers who don't pay: the first four and last four digits."""
+    from yingshang.enterprises.selectors import mask_id
+
+    return mask_id(str(number or ""))
+
+
+@register.filter
+def pct(value: Any) -> str:
+    """A ratio as a percentage with one decimal; — when there is nothing to divide by."""
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+@register.filter
 def yuan(fen: Any) -> str:
     """Integer fen as yuan with two decimals and thousands separators: 1234567 → 12,345.67 (exact)."""
     if fen is None or fen == "":

@@ -9,7 +9,8 @@ from yingshang.core.errors import DomainError
 class Command(BaseCommand):
     help = ("惠企政策：match [--item CODE]（匹配，只写入变化）；simulate --rule-json FILE [--amount-json FILE] "
             "[--budget 元]（规则模拟）；expire（失效到期文件）；sweep（公示期满处理）；create-batch（生成拨付批次）；"
-            "export-payments BATCH FILE（导出支付文件）；import-confirmations FILE（导入银行回执）")
+            "export-payments BATCH FILE（导出支付文件）；import-confirmations FILE（导入银行回执）；"
+            "figures [--by item|document|department|township|month] [--from D] [--to D] [--xlsx FILE]（兑现统计）")
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         sub = parser.add_subparsers(dest="action", required=True)
@@ -28,6 +29,11 @@ class Command(BaseCommand):
         e.add_argument("file")
         i = sub.add_parser("import-confirmations")
         i.add_argument("file")
+        f = sub.add_parser("figures")
+        f.add_argument("--by", default="item", help="item / document / department / township / month")
+        f.add_argument("--from", dest="date_from", help="YYYY-MM-DD（默认今年 1 月 1 日）")
+        f.add_argument("--to", dest="date_to", help="YYYY-MM-DD（默认今天）")
+        f.add_argument("--xlsx", help="同时写出 XLSX 文件")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         try:
@@ -97,3 +103,22 @@ class Command(BaseCommand):
         from yingshang.policies import services
 
         return asdict(services.payout_confirmations_import(actor=None, data=Path(opts["file"]).read_bytes()))
+
+    def do_figures(self, opts):  # type: ignore[no-untyped-def]
+        from dataclasses import asdict
+
+        from yingshang.policies import figures
+        from yingshang.policies.figures import parse_date
+
+        start, end = figures.default_period()
+        fig = figures.benefit_figures(actor=None, group_by=opts["by"],
+                                      date_from=parse_date(opts["date_from"], start, "from"),
+                                      date_to=parse_date(opts["date_to"], end, "to"))
+        if opts["xlsx"]:
+            Path(opts["xlsx"]).write_bytes(figures.xlsx(fig))
+
+        def row(r):  # type: ignore[no-untyped-def]
+            return {**asdict(r), "read_rate": r.read_rate, "precision": r.precision}
+
+        return {"group_by": fig.group_by, "from": fig.date_from, "to": fig.date_to,
+                "rows": [row(r) for r in fig.rows], "total": row(fig.total)}
