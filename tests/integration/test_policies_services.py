@@ -430,3 +430,24 @@ def test_payee_account_own_or_office(county, spring):
     acc = services.payee_account_set(actor=c.dispatcher, enterprise=c.ent_a, account_name="瑞金市红都纺织有限公司",
                                      account_no="6222020012345679", bank_name="工商银行瑞金支行")
     assert acc.account_no.endswith("79")
+
+
+def test_close_names_only_conditions_the_enterprise_can_meet(county):
+    """'You are close' names missing data and conditions the enterprise can meet by acting (a
+    certification, a capital increase); not its industry, kind or last year's figures."""
+    from yingshang.policies import selectors
+
+    c = county
+    Enterprise.objects.filter(pk=c.ent_a.pk).update(registered_capital_wan=Decimal("500"))
+    with at(2026, 3, 2):
+        rest = RULE["and"][1:]
+        cert = published_item(c, code="GY-21", mode="auto_grant", rule={"and": [*RULE["and"], V("is_specialized")]})
+        published_item(c, code="GY-22", mode="auto_grant", rule={"and": [{"prefix": [V("industry_code"), ["A"]]}, *rest]})
+        published_item(c, code="GY-23", mode="auto_grant", rule={"and": [*RULE["and"][:2], {"==": [V("kind"), "individual"]}]})
+        published_item(c, code="GY-24", mode="auto_grant", rule={"and": [*RULE["and"][:2], {">=": [V("figures.revenue_wan.last"), 10**7]}]})
+        missing = published_item(c, code="GY-25", mode="auto_grant", rule={"and": [*RULE["and"], {">=": [V("figures.rd_wan.last"), 1]}]})
+        capital = published_item(c, code="GY-26", mode="auto_grant",
+                                 rule={"and": [*RULE["and"], {">=": [V("registered_capital_wan"), 10**6]}]})
+        close = selectors.policies_close(actor=c.ent_user_a, enterprise=c.ent_a)
+    got = {x.item.code: x.state for x in close}
+    assert got == {cert.code: "false", missing.code: "unknown", capital.code: "false"}

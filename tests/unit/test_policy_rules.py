@@ -178,6 +178,13 @@ def test_ensure_valid_raises_validation_failed_on_the_rule_field():
     assert exc.value.field == "rule"
     assert "未知字段“nope”" in exc.value.message and "unknown field 'nope'" in exc.value.message_en
     assert len(exc.value.errors) == 2  # type: ignore[attr-defined]
+    # an amount formula's errors name the amount field
+    with pytest.raises(ValidationFailed) as exc:
+        R.ensure_valid({"*": [V("nope"), 2]}, "amount")
+    assert exc.value.field == "amount"
+    with pytest.raises(ValidationFailed) as exc:
+        R.parse({"*": [V("figures.revenue_wan.last"), "x"]}, "amount")
+    assert exc.value.field == "amount"
 
 
 # --- descriptions ------------------------------------------------------------------------------------------------

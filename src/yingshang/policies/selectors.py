@@ -217,9 +217,20 @@ def enterprise_policy_view(*, actor: User, enterprise: Enterprise | int) -> Poli
                 item=it, amount_fen=o.amount_fen if o else None, period=per,
                 can_apply=it.mode != BenefitItem.Mode.AUTO_GRANT and matching.window_open(it) and not app and not pay,
                 application=app, payout=pay, matched_at=matched[it.pk]))
-        elif o is not None and o.gap is not None:
+        elif o is not None and o.gap is not None and _fixable(it, o.gap):
             view.close.append(Close(it, o.gap.text_zh, o.gap.text_en, o.gap.state.value, o.gap.state.label_zh))
     return view
+
+
+def _fixable(item: BenefitItem, gap: matching.Gap) -> bool:
+    """Worth telling the enterprise: data missing (it can supply it), or a condition it can meet by
+    acting (every field it reads is actionable).  Not: its industry, kind, township, age or last
+    year's figures — those are not "one step away"."""
+    if gap.state is R.Tri.UNKNOWN:
+        return True
+    cond = matching.conjuncts(item.rule.rule)[gap.index]  # type: ignore[union-attr]
+    fields = [R.resolve(k) for k in R.compile(cond).keys()]
+    return bool(fields) and all(f is not None and f.actionable for f in fields)
 
 
 def policies_qualified(*, actor: User, enterprise: Enterprise | int) -> list[Qualified]:

@@ -107,6 +107,9 @@ class Field:
     figure: str | None = None  # figures: the YearFigure field
     offset: int | None = None  # figures: years before the reference year (1 = last year)
     param: str | None = None  # parametric facts: the parameter (an item code)
+    # the enterprise can change it by acting (a certification, a capital increase, a credit repair);
+    # not: where it is, what it does, its history — "you are close" only names actionable conditions
+    actionable: bool = False
 
     def choice(self, value: Any) -> Choice | None:
         for c in self.choices:
@@ -187,13 +190,13 @@ ENTERPRISE_FIELDS: tuple[Field, ...] = (
     Field("park", "所属园区", "park", FieldType.ENUM, Source.ENTERPRISE, "Enterprise.park (park id)",
           dynamic=True, int_values=True, nullable=True, none_zh="不在园区", none_en="not in a park"),
     Field("is_high_tech", "高新技术企业", "high-tech enterprise", FieldType.BOOL, Source.ENTERPRISE,
-          "Enterprise.is_high_tech"),
+          "Enterprise.is_high_tech", actionable=True),
     Field("is_specialized", "专精特新企业", "specialised SME (专精特新)", FieldType.BOOL, Source.ENTERPRISE,
-          "Enterprise.is_specialized"),
+          "Enterprise.is_specialized", actionable=True),
     Field("has_construction_qualification", "建筑业资质", "construction qualification", FieldType.BOOL,
           Source.ENTERPRISE, "Enterprise.has_construction_qualification", true_zh="有建筑业资质",
           false_zh="无建筑业资质", true_en="has a construction qualification",
-          false_en="has no construction qualification"),
+          false_en="has no construction qualification", actionable=True),
     Field("size_class", "企业规模", "size class", FieldType.ENUM, Source.DERIVED,
           "Enterprise.size_class (derived from the latest figures)",
           choices=(Choice("大型", "大型", "large"), Choice("中型", "中型", "medium"), Choice("小型", "小型", "small"),
@@ -201,7 +204,7 @@ ENTERPRISE_FIELDS: tuple[Field, ...] = (
     Field("above_designated", "规上（四上）企业", "above designated size (四上)", FieldType.BOOL, Source.DERIVED,
           "Enterprise.above_designated (derived; missing when the enterprise has no figures)"),
     Field("registered_capital_wan", "注册资本", "registered capital", FieldType.NUMBER, Source.ENTERPRISE,
-          "Enterprise.registered_capital_wan", unit_zh="万元", unit_en="10k CNY"),
+          "Enterprise.registered_capital_wan", unit_zh="万元", unit_en="10k CNY", actionable=True),
     Field("registered_on", "成立日期", "registration date", FieldType.DATE, Source.ENTERPRISE,
           "Enterprise.registered_on"),
     Field("years_registered", "成立年限", "years since registration", FieldType.INTEGER, Source.DERIVED,
@@ -272,7 +275,8 @@ def registry_version() -> int:
 
 def register_fact(key: str, label_zh: str, label_en: str, type: FieldType | str, loader: FactLoader, *,
                   default: Any = None, choices: Sequence[Choice] = (), unit_zh: str = "", unit_en: str = "",
-                  true_zh: str = "", false_zh: str = "", true_en: str = "", false_en: str = "") -> None:
+                  true_zh: str = "", false_zh: str = "", true_en: str = "", false_en: str = "",
+                  actionable: bool = False) -> None:
     """Let another app add a fact rules can use.
 
     ``key`` is dotted (``credit.black_list``); a key ending in ``.*`` is parametric: ``payouts.item.*``
@@ -284,7 +288,7 @@ def register_fact(key: str, label_zh: str, label_en: str, type: FieldType | str,
     parametric = key.endswith(".*")
     template = Field(key, label_zh, label_en, FieldType(type), Source.FACT, f"fact {key}", unit_zh=unit_zh,
                      unit_en=unit_en, choices=tuple(choices), true_zh=true_zh, false_zh=false_zh,
-                     true_en=true_en, false_en=false_en)
+                     true_en=true_en, false_en=false_en, actionable=actionable)
     _FACTS[key] = Fact(template, loader, default, parametric)
     _version += 1
 

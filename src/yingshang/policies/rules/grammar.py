@@ -114,11 +114,11 @@ class RuleError:
 class RuleInvalid(ValidationFailed):
     """A rule with errors; ``errors`` holds all of them, the message is the first."""
 
-    def __init__(self, errors: list[RuleError]):
+    def __init__(self, errors: list[RuleError], field: str = "rule"):
         first = errors[0]
         where_zh = f"（位置 {first.path}）" if first.path else ""
         where_en = f" (at {first.path})" if first.path else ""
-        super().__init__(first.message_zh + where_zh, first.message_en + where_en, field="rule")
+        super().__init__(first.message_zh + where_zh, first.message_en + where_en, field=field)
         self.errors = errors
 
 
@@ -758,10 +758,11 @@ def validate(rule: Any, kind: Kind = "condition", *, labels: Labels | None = Non
 
 
 def ensure_valid(rule: Any, kind: Kind = "condition", *, labels: Labels | None = None) -> Node:
-    """The parsed rule; raises :class:`RuleInvalid` (a ``ValidationFailed`` on field ``rule``)."""
+    """The parsed rule; raises :class:`RuleInvalid` (a ``ValidationFailed`` on field ``rule``, or
+    ``amount`` for an amount formula)."""
     node, errors = _parse(rule, kind, labels)
     if errors:
-        raise RuleInvalid(errors)
+        raise RuleInvalid(errors, "amount" if kind == "amount" else "rule")
     assert node is not None
     return node
 
@@ -782,7 +783,8 @@ def parse(rule: Any, kind: Kind = "condition") -> Node:
     try:
         key = (_cache_text(rule), kind, F.registry_version())
     except (TypeError, ValueError):
-        raise RuleInvalid([RuleError("", "syntax", "规则不是有效的 JSON", "the rule is not valid JSON")]) from None
+        raise RuleInvalid([RuleError("", "syntax", "规则不是有效的 JSON", "the rule is not valid JSON")],
+                          "amount" if kind == "amount" else "rule") from None
     hit = _CACHE.get(key)
     if hit is None:
         if len(_CACHE) >= _CACHE_SIZE:
@@ -790,6 +792,6 @@ def parse(rule: Any, kind: Kind = "condition") -> Node:
         hit = _CACHE[key] = _parse(rule, kind, None)
     node, errors = hit
     if errors:
-        raise RuleInvalid(list(errors))
+        raise RuleInvalid(list(errors), "amount" if kind == "amount" else "rule")
     assert node is not None
     return node
