@@ -100,6 +100,14 @@ def test_public_three_lists_documents_and_items_in_plain_words(county, client, s
     assert "工业企业奖励 MS-01" in auto_list and "工业企业奖励 JS-01" not in auto_list
     assert "工业企业奖励 JS-01" in text(client.get("/policies/items/", {"list": "apply", "q": "JS-01"}))
     assert "工业企业奖励 JS-01" not in text(client.get("/policies/items/", {"list": "apply", "q": "稳岗"}))
+    # words, not one substring: "工业 奖励" is not in any name as typed
+    assert "工业企业奖励 JS-01" in text(client.get("/policies/items/", {"list": "apply", "q": "工业 奖励"}))
+    assert "工业企业奖励 JS-01" in text(client.get("/policies/items/", {"list": "apply", "q": "工业和信息化 奖励"}))
+    assert "工业企业奖励 JS-01" not in text(client.get("/policies/items/", {"list": "apply", "q": "工业 补贴"}))
+    # documents by words of the interpretation too
+    assert "高质量发展" in text(client.get("/policies/", {"q": "规模以上 工业"}))
+    assert client.get("/api/v1/policies/items", {"q": "工业 奖励"}).json()["count"] == 2  # both lists
+    assert client.get("/api/v1/policies/items", {"q": "工业 补贴"}).json()["count"] == 0
     item = BenefitItem.objects.get(code="JS-01")
     detail = text(client.get(f"/policies/items/{item.pk}/"))
     assert "即申即享" in detail and "工业和信息化局" in detail and "营业执照" in detail

@@ -216,6 +216,8 @@ class ItemFilters(Schema):
     status: str = ""
     department: str = Field("", description="department code")
     in_force: bool = False
+    q: str = Field("", max_length=100, description="Chinese words (segmented): each in the name, code, summary, "
+                                                    "document or department")
     page: int = Field(1, ge=1)
     page_size: int = Field(100, ge=1, le=500)
 
@@ -1236,7 +1238,7 @@ def item_list(request: HttpRequest, filters: Query[ItemFilters]):  # type: ignor
                                    field="document")
     dept = _department(filters.department, "department").pk if filters.department else None
     qs = selectors.item_list(actor=actor, document=doc, mode=filters.mode, status=filters.status, department=dept,
-                             active_only=filters.in_force)
+                             active_only=filters.in_force, q=filters.q.strip())
     count, rows = _page(qs, filters.page, filters.page_size)
     forced = _in_force_ids(rows)
     return {"count": count, "page": filters.page, "page_size": filters.page_size,

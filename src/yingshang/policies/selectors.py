@@ -21,6 +21,7 @@ from django.utils import timezone
 from yingshang.core.errors import NotFound, NotPermitted
 from yingshang.core.models import Role, User
 from yingshang.core.permissions import can, require
+from yingshang.core.search import text_q
 from yingshang.core.selectors import Todo
 from yingshang.enterprises.models import Enterprise
 
@@ -61,8 +62,8 @@ def document_list(*, actor: User | None, status: str = "", q: str = "", topic: s
         qs = qs.filter(status__in=[PolicyDocument.Status.PUBLISHED, PolicyDocument.Status.EXPIRED])
     if status:
         qs = qs.filter(status=status)
-    if q:
-        qs = qs.filter(Q(title__contains=q) | Q(number__contains=q) | Q(issuer__contains=q))
+    if q:  # Chinese words (jieba): every word of the query somewhere in the document
+        qs = qs.filter(text_q(q, ("title", "number", "issuer", "interpretation", "text")))
     if topic:
         qs = qs.filter(topics__contains=[topic]) if _json_contains() else qs.filter(topics__icontains=topic)
     return qs.annotate(item_count=Count("items")).order_by("-issued_on", "-id")
@@ -81,8 +82,11 @@ def document_get(*, actor: User | None, pk: int) -> PolicyDocument:
     return doc
 
 
+ITEM_SEARCH_FIELDS = ("name", "code", "summary", "document__title", "document__number", "department__name")
+
+
 def item_list(*, actor: User | None, document: PolicyDocument | None = None, mode: str = "", status: str = "",
-              department: int | None = None, active_only: bool = False) -> QuerySet[BenefitItem]:
+              department: int | None = None, active_only: bool = False, q: str = "") -> QuerySet[BenefitItem]:
     qs = BenefitItem.objects.select_related("document", "department", "rule")
     if not _staff(actor):
         qs = qs.filter(status__in=[BenefitItem.Status.PUBLISHED, BenefitItem.Status.STOPPED],
@@ -97,6 +101,8 @@ def item_list(*, actor: User | None, document: PolicyDocument | None = None, mod
         qs = qs.filter(status=status)
     if department:
         qs = qs.filter(department_id=department)
+    if q:
+        qs = qs.filter(text_q(q, ITEM_SEARCH_FIELDS))
     return qs.order_by("code")
 
 

@@ -207,12 +207,9 @@ def items_view(request: HttpRequest) -> HttpResponse:
     which = request.GET.get("list", "apply")
     which = which if which in LISTS else "apply"
     f = {k: request.GET.get(k, "").strip() for k in ("q", "department", "mode", "status")}
-    qs = selectors.item_list(actor=user, department=_int(f["department"]), status=f["status"])
+    qs = selectors.item_list(actor=user, department=_int(f["department"]), status=f["status"], q=f["q"])
     modes = LISTS[which]
     qs = qs.filter(mode__in=[f["mode"]] if f["mode"] in modes else list(modes))
-    if f["q"]:
-        qs = qs.filter(Q(name__contains=f["q"]) | Q(code__iexact=f["q"]) | Q(summary__contains=f["q"])
-                       | Q(document__title__contains=f["q"]) | Q(department__name__contains=f["q"]))
     page = Paginator(qs, 20).get_page(request.GET.get("page"))
     labels = R.db_labels()
     rows = [(it, _conditions(it.rule.rule if it.rule else None, labels),
