@@ -128,6 +128,18 @@ def test_demo_has_policies_and_a_year_of_cash_out(demo: dict[str, Any]) -> None:
         assert User.objects.filter(department_id=dept_id, role=Role.HANDLER).exists()
         assert User.objects.filter(department_id=dept_id, role=Role.HEAD).exists()
     assert Notification.objects.filter(url__startswith="/policies/").exists()
+    # precise pushes reach the registered companies; most are read, every one acted on was
+    from yingshang.policies import figures
+    from yingshang.policies.models import MatchNotice
+
+    assert demo["enterprise_users_registered"] > 0 and MatchNotice.objects.count() > 20
+    read = MatchNotice.objects.filter(read_at__isnull=False)
+    assert 0.4 < read.count() / MatchNotice.objects.count() < 0.95
+    assert all(n.read_at >= n.notified_at for n in read)
+    fig = figures.benefit_figures(actor=None, group_by="department", date_from=TODAY - dt.timedelta(days=366),
+                                  date_to=TODAY)
+    assert fig.total.paid_fen == totals["paid_fen"] and fig.total.enterprises == totals["enterprises_paid"]
+    assert fig.total.pushed == MatchNotice.objects.count() and 0 < fig.total.precision < 1
     # dates are real: nothing after today, everything within the year
     assert not PolicyEvent.objects.filter(at__date__gt=TODAY).exists()
     assert not ApplicationEvent.objects.filter(at__date__gt=TODAY).exists()

@@ -458,6 +458,30 @@ def build_policy_demo(*, seed: int = 2026, items: int = len(ITEMS), today: dt.da
         return _build(seed=seed, n_items=items, today=today, stdout=stdout)
 
 
+REGISTERED_SHARE = 0.25  # companies with a platform account before the demo year
+READ_SHARE = 0.7  # pushes opened within three days (those acted on always were)
+
+
+def _read_pushes(rng: random.Random, now: dt.datetime) -> int:
+    """政策知晓: most pushes are opened within three days; every push the enterprise acted on (applied,
+    or was paid) was opened before that.  The last three days' pushes stay unread."""
+    from django.db.models import Exists, OuterRef
+
+    from .models import Application, MatchNotice, Payout
+
+    acted = Exists(Application.objects.filter(enterprise_id=OuterRef("enterprise_id"), item_id=OuterRef("item_id"))) | Exists(
+        Payout.objects.filter(enterprise_id=OuterRef("enterprise_id"), item_id=OuterRef("item_id")))
+    rows = list(MatchNotice.objects.filter(read_at__isnull=True, notified_at__lt=now - dt.timedelta(days=3))
+                .annotate(acted=acted).order_by("enterprise__uscc", "item__code"))
+    read = []
+    for n in rows:
+        if n.acted or rng.random() < READ_SHARE:
+            n.read_at = n.notified_at + dt.timedelta(hours=rng.uniform(0.2, 20 if n.acted else 72))
+            read.append(n)
+    MatchNotice.objects.bulk_update(read, ["read_at"], batch_size=2000)
+    return len(read)
+
+
 def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> dict[str, Any]:
     import time_machine
     from django.conf import settings
@@ -559,6 +583,21 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
     ent_user: dict[int, Any] = {}
     for u in User.objects.filter(role=Role.ENTERPRISE, is_active=True, enterprise__isnull=False).order_by("id"):
         ent_user.setdefault(u.enterprise_id, u)
+    # a quarter of the companies have registered on the platform before the year starts: they are the
+    # ones the precise pushes reach (the rest get an account when they first apply)
+    registered = []
+    for ent in Enterprise.objects.filter(status=Enterprise.Status.ACTIVE, kind="company").order_by("uscc").only(
+            "pk", "uscc", "contact_name", "contact_phone"):
+        if ent.pk in ent_user or people.random() >= REGISTERED_SHARE:
+            continue
+        username = f"ent_{ent.uscc.lower()}"
+        if username in taken_names:
+            username = f"{username}_{ent.pk}"
+        taken_names.add(username)
+        u = User(username=username, role=Role.ENTERPRISE, full_name=ent.contact_name or _name(people),
+                 phone=ent.contact_phone or _phone(people), enterprise_id=ent.pk, is_demo=True, password=password)
+        ent_user[ent.pk] = u
+        registered.append(u)
 
     def save_users(users: list[Any]) -> None:
         if not users:
@@ -1173,7 +1212,10 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
     try:
         with transaction.atomic():
             save_users(new_staff)
+            for i in range(0, len(registered), 2000):
+                save_users(registered[i:i + 2000])
         counts["staff_created"] = len(new_staff)
+        counts["enterprise_users_registered"] = len(registered)
         def progress(day: dt.date) -> None:
             if day.day == 1:
                 say(f"  policies: {day:%Y-%m} ({counts['lists_noticed']} lists on notice so far)")
@@ -1191,6 +1233,7 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
     # people read their messages: only the last few days' notifications stay unread in the demo
     Notification.objects.filter(read_at__isnull=True, url__startswith="/policies/",
                                 created_at__lt=real_now - dt.timedelta(days=3)).update(read_at=F("created_at"))
+    counts["pushes_read"] = _read_pushes(rng, real_now)
 
     totals = payouts.ledger_totals()
     out: dict[str, Any] = dict(counts)
