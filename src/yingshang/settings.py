@@ -233,6 +233,17 @@ APPEAL_RANKING_MIN_SAMPLE = env_int("YINGSHANG_APPEAL_RANKING_MIN_SAMPLE", 10, m
 # service items and cases: yellow when this many working days or fewer are left; 差评 rectification limit
 SERVICE_WARN_DAYS = env_int("YINGSHANG_SERVICE_WARN_DAYS", 2, minimum=0)
 SERVICE_RECTIFY_DAYS = env_int("YINGSHANG_SERVICE_RECTIFY_DAYS", 5, minimum=1)
+# policies: defaults of a new item's limits (working days), the precise push's channels besides the inbox,
+# how long a process reuses the registry it loaded for simulations, when a re-match reads the whole registry
+POLICY_ACCEPT_DAYS = env_int("YINGSHANG_POLICY_ACCEPT_DAYS", 3, minimum=1)
+POLICY_REVIEW_DAYS = env_int("YINGSHANG_POLICY_REVIEW_DAYS", 10, minimum=1)
+POLICY_NOTICE_DAYS = env_int("YINGSHANG_POLICY_NOTICE_DAYS", 5, minimum=1)
+POLICY_PUSH_CHANNELS = tuple(env_list("YINGSHANG_POLICY_PUSH_CHANNELS", ["sms"]))
+if set(POLICY_PUSH_CHANNELS) - {"sms", "email", "webhook"}:
+    raise ImproperlyConfigured(f"YINGSHANG_POLICY_PUSH_CHANNELS={','.join(POLICY_PUSH_CHANNELS)!r}: "
+                               "expected a comma-separated list of sms, email, webhook")
+POLICY_SIMULATION_CACHE_SECONDS = env_int("YINGSHANG_POLICY_SIMULATION_CACHE_SECONDS", 600, minimum=0)
+POLICY_REMATCH_FULL_THRESHOLD = env_int("YINGSHANG_POLICY_REMATCH_FULL_THRESHOLD", 200_000, minimum=1)
 
 LOGGING = {
     "version": 1,
