@@ -216,3 +216,23 @@ def test_leaders_read_batches_with_accounts_masked(history, client):
     client.logout()
     client.login(username=c.dispatcher.username, password=PASSWORD)
     assert account_no in client.get(f"/policies/batches/{batch.pk}/").content.decode()
+
+
+def test_leader_and_office_homes_show_this_years_cash_out(history, client):
+    from tests.conftest import PASSWORD
+
+    from yingshang.policies.templatetags.policies_tags import wan
+
+    h = history
+    c = h["c"]
+    total = sum(p.amount_fen for p in [*h["march"], h["april"]])
+    with at(2026, 5, 1):
+        for who in (c.leader, c.dispatcher):
+            client.login(username=who.username, password=PASSWORD)
+            html = client.get("/").content.decode()
+            assert 'id="policy-headline"' in html and "2026 年惠企政策兑现" in html
+            assert f"兑现资金 <strong>{wan(total)}</strong> 万元" in html
+            assert "惠及市场主体 <strong>3</strong> 家" in html
+            client.logout()
+        client.login(username=c.ent_user_a.username, password=PASSWORD)
+        assert 'id="policy-headline"' not in client.get("/").content.decode()

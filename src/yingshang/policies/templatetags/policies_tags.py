@@ -123,3 +123,22 @@ def period_label(period: Any) -> str:
     if len(p) == 7 and p[4] == "-":
         return _("%(y)s年%(m)s月") % {"y": p[:4], "m": int(p[5:])}
     return p
+
+
+@register.simple_tag(takes_context=True)
+def policies_headline(context: template.Context) -> dict[str, Any]:
+    """For the office's and leaders' home pages: this year's money paid, enterprises benefited and the
+    pushes' precision (the figures page's totals)."""
+    from yingshang.core.errors import DomainError
+
+    from .. import figures
+
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return {"ok": False}
+    start, end = figures.default_period()
+    try:
+        fig = figures.benefit_figures(actor=user, group_by="item", date_from=start, date_to=end)
+    except DomainError:
+        return {"ok": False}
+    return {"ok": True, "total": fig.total, "year": start.year, "items": fig.rows[:3]}
