@@ -28,7 +28,7 @@ def browser():  # type: ignore[no-untyped-def]
         b = p.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--lang=zh-CN"],
         )
         yield b
         b.close()

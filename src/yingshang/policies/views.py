@@ -1175,6 +1175,7 @@ def payouts_view(request: HttpRequest) -> HttpResponse:
         "page": page, "filters": f, "query": _query(request), "statuses": Payout.Status.choices, "by_status": by_status,
         "total_n": sum(r[2] for r in by_status), "total_fen": sum(r[3] for r in by_status),
         "paid_fen": next(r[3] for r in by_status if r[0] == Payout.Status.PAID),
+        "paid_n": next(r[2] for r in by_status if r[0] == Payout.Status.PAID),
         "paid_enterprises": paid.values("enterprise_id").distinct().count(),
         "can_pay": can(user, "policies.pay"),
         "failed_n": next(r[2] for r in by_status if r[0] == Payout.Status.FAILED),

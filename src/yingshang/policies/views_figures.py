@@ -50,7 +50,7 @@ def _cells(fig: Figures, row: Row) -> list[dict[str, Any]]:
     for attr, kind in COLUMNS:
         v = getattr(row, attr)
         text = _yuan(v) if kind == "fen" else ("—" if v is None else f"{v * 100:.1f}%") if kind == "r" else str(v)
-        out.append({"label": label(attr), "value": text, "link": link if attr in ("paid_fen", "payouts") and v else "",
+        out.append({"label": label(attr) + (_("（元）") if kind == "fen" else ""), "value": text, "link": link if attr in ("paid_fen", "payouts") and v else "",
                     "title": str(FORMULAS.get(attr.replace("_fen", "").replace("_rate", ""), ""))})
     return out
 
@@ -83,7 +83,7 @@ def figures_view(request: HttpRequest) -> HttpResponse:
     query["export"] = "xlsx"
     return _render(request, "policies/figures.html", {
         "fig": fig, "groupings": [(k, str(v)) for k, v in GROUPINGS.items()], "group_by": group_by,
-        "headers": [label(a) for a, _k in COLUMNS],
+        "headers": [label(a) + (_("（元）") if k == "fen" else "") for a, k in COLUMNS],
         "table": [{"row": r, "cells": _cells(fig, r)} for r in fig.rows],
         "total": {"row": fig.total, "cells": _cells(fig, fig.total)},
         "chart": _chart(fig) if fig.rows else None, "formulas": [str(f) for f in FORMULAS.values()],
