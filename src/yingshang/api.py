@@ -82,6 +82,7 @@ from yingshang.enterprises.api import router as enterprises_router  # noqa: E402
 from yingshang.liaison.api import router as liaison_router  # noqa: E402
 from yingshang.policies.api import router as policies_router  # noqa: E402
 from yingshang.service_items.api import router as services_router  # noqa: E402
+from yingshang.supervision.api import router as credit_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/enterprises", enterprises_router)
@@ -89,3 +90,4 @@ api.add_router("/appeals", appeals_router)
 api.add_router("/liaison", liaison_router)
 api.add_router("/services", services_router)
 api.add_router("/policies", policies_router)
+api.add_router("/credit", credit_router)

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "yingshang.policies",
     "yingshang.service_items",
     "yingshang.liaison",
+    "yingshang.supervision",
 ]
 
 MIDDLEWARE = [

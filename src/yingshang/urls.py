@@ -11,6 +11,7 @@ urlpatterns = [
     path("appeals/", include("yingshang.appeals.urls")),
     path("services/", include("yingshang.service_items.urls")),
     path("policies/", include("yingshang.policies.urls")),
+    path("supervision/", include("yingshang.supervision.urls")),
     path("", include("yingshang.core.urls")),
 ]
 if settings.DEBUG:

@@ -22,9 +22,23 @@ from yingshang.policies.rules.evaluate import Tri
 TOWN_A, TOWN_B, TOWN_C = "360781001000", "360781100000", "360781101000"
 
 
+def _restore_fact(key: str, saved: tuple[F.Fact, str | None] | None) -> None:
+    """Put back the fact registered under ``key`` before the test (the real one of the app that owns it),
+    so later test modules in the same process see it; nothing when there was none."""
+    R.unregister_fact(key)
+    if saved is None:
+        return
+    fact, f = saved[0], saved[0].field
+    R.register_fact(key, f.label_zh, f.label_en, f.type, fact.loader, default=fact.default, choices=f.choices,
+                    unit_zh=f.unit_zh, unit_en=f.unit_en, true_zh=f.true_zh, false_zh=f.false_zh, true_en=f.true_en,
+                    false_en=f.false_en, actionable=f.actionable)
+
+
 @pytest.fixture(autouse=True)
 def facts_registered() -> Iterator[None]:
-    """The cross-module facts the engine's users will register (credit, payouts)."""
+    """The cross-module facts the engine's users will register (credit, payouts), faked here; the real
+    ones (registered by the supervision and policies apps) are restored afterwards."""
+    saved = {key: F.fact_for(key) for key in ("credit.black_list", "payouts.item.*")}
     R.register_fact("credit.black_list", "信用黑名单", "credit black list", "bool", lambda ids, p: {}, default=False,
                     true_zh="在信用黑名单", false_zh="不在信用黑名单", true_en="on the credit black list",
                     false_en="not on the credit black list")
@@ -33,8 +47,8 @@ def facts_registered() -> Iterator[None]:
                     true_zh="曾获事项 {param} 兑现", false_zh="未获事项 {param} 兑现",
                     true_en="had a payout of item {param}", false_en="had no payout of item {param}")
     yield
-    R.unregister_fact("credit.black_list")
-    R.unregister_fact("payouts.item.*")
+    for key, hit in saved.items():
+        _restore_fact(key, hit)
 
 
 def codes(rule: Any, kind: str = "condition") -> list[tuple[str, str]]:

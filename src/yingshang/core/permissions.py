@@ -46,6 +46,9 @@ CAPABILITIES: dict[str, set[str]] = {
     "services.decide_contest": {Role.DISPATCHER},
     # liaison
     "liaison.manage": {Role.DISPATCHER},
+    # credit red and black lists (an enterprise sees its own entries through the selectors)
+    "credit.view": GOVERNMENT_ROLES,
+    "credit.manage": {Role.DISPATCHER, Role.INSPECTOR},
     # platform
     "audit.read": {Role.AUDITOR},
     "accounts.manage": {Role.SECURITY},
