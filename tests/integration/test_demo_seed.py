@@ -169,3 +169,7 @@ def test_seed_command(db):  # type: ignore[no-untyped-def]
     text = out.getvalue()
     assert Enterprise.objects.count() == 120
     assert settings.DEMO_PASSWORD in text and "dispatcher" in text and "四上" in text
+    # the credit lists are seeded with the county: a few black and red entries, the same for the same seed
+    from yingshang.supervision.models import CreditListEntry
+
+    assert "信用红黑名单" in text and CreditListEntry.objects.exists()

@@ -612,3 +612,13 @@ def _more_many(c: County, n: int) -> list[Enterprise]:
     Enterprise.objects.bulk_create([Enterprise(uscc=make_uscc(5000 + i), name=f"批量企业{i}", kind="company",
                                                industry_code="1711", region=c.town_b) for i in range(n)])
     return list(Enterprise.objects.filter(name__startswith="批量企业"))
+
+
+def test_the_menu_links_the_credit_lists_for_government_staff_only(county: County) -> None:
+    from tests.conftest import PASSWORD
+
+    for user, shown in ((county.dispatcher, True), (county.handler_b, True), (county.leader, True),
+                        (county.ent_user_a, False), (county.auditor, False)):
+        c = Client()
+        c.login(username=user.username, password=PASSWORD)
+        assert ('href="/supervision/credit/"' in c.get("/").content.decode()) is shown, user.username

@@ -34,7 +34,7 @@ def navigation_for(user: User) -> dict[str, object]:
     if can(user, "accounts.manage"):
         items.append((_("账号管理"), reverse("core:users")))
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-    return {"nav_items": items, "unread_count": unread}
+    return {"nav_items": items, "unread_count": unread, "can_view_credit": can(user, "credit.view")}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def seed_credit(rng: random.Random, enterprises: Sequence[Enterprise] | None = N
     a = c[:1]
     p = PROVINCE_ABBR.get(county.code[:2], "") + county.code[2:6] if county else ""
     pool = list(enterprises) if enterprises is not None else list(
-        Enterprise.objects.filter(status=Enterprise.Status.ACTIVE).only("pk", "uscc", "name").order_by("pk"))
+        Enterprise.objects.filter(status=Enterprise.Status.ACTIVE).only("pk", "uscc", "name").order_by("uscc"))
     listed = set(CreditListEntry.objects.filter(removed_at__isnull=True).values_list("enterprise_id", flat=True))
     pool = [e for e in pool if e.pk not in listed]
     n_black = round(len(pool) * black_share)

@@ -52,6 +52,13 @@ class Command(BaseCommand):
         from yingshang.liaison.demo import build_pairings
 
         self.stdout.write(f"包联 pairings: {build_pairings()}")
+        if n:
+            import random
+
+            from yingshang.supervision.demo import seed_credit
+
+            credit = seed_credit(random.Random(f"{opts['seed']}:credit"))
+            self.stdout.write(f"信用红黑名单 credit lists: {credit}")
         if opts["appeals"] and n:
             from yingshang.appeals.demo import build_appeal_history
 
