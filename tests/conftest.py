@@ -101,6 +101,47 @@ def login(client):  # type: ignore[no-untyped-def]
     return _login
 
 
+def close_db_connections() -> None:
+    """Close this thread's database connections, wherever Django keeps them.
+
+    Django keeps a thread's connections in asgiref's ``Local(thread_critical=True)``: thread-local
+    storage while no event loop runs in the thread, context-local storage while one does.  Playwright's
+    sync API (the browser tests) marks its event loop as running in the test thread from its first call
+    until the browser closes at the end of the session, so in a worker that runs browser tests the
+    tests before the first one and the tests after it use two different connections of one thread, and
+    ``connections.close_all()`` reaches only the side of the moment.  The other side's connection, out
+    of Django's reach, stays open and keeps the test database from being dropped ("database
+    test_yingshang_gwN is being accessed by other users").  This closes both sides."""
+    import asyncio
+
+    from django.db import connections
+
+    running = asyncio._get_running_loop()
+    other = None if running is not None else asyncio.new_event_loop()
+    connections.close_all()
+    asyncio._set_running_loop(other)  # the other side: no loop if one runs, a loop if none does
+    try:
+        connections.close_all()
+    finally:
+        asyncio._set_running_loop(running)
+        if other is not None:
+            other.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):  # type: ignore[no-untyped-def]
+    """pytest-django's, and before the test databases are dropped every connection of this thread is
+    closed (``close_db_connections``)."""
+    yield
+    close_db_connections()
+
+
+def pytest_configure(config):  # type: ignore[no-untyped-def]
+    # A connection left open (a thread's, or one Django lost track of) keeps the test database from being
+    # dropped; pytest-django only warns about it, at the very end.  Make it an error.
+    config.addinivalue_line("filterwarnings", "error:Error when trying to teardown test databases")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_calendar_cache():  # type: ignore[no-untyped-def]
     from yingshang.core import workdays

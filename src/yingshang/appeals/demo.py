@@ -646,12 +646,13 @@ def build_appeal_history(*, seed: int = 2026, count: int = 1500, today: dt.date 
 
         replay(sim.queue, end=end, traveller=traveller, run=run, skipped=counts_errors, on_new_day=progress)
 
-    # people read their messages: only the last few days' notifications stay unread in the demo
+    # people read their messages: only the last few days' notifications (before the demo's end, not the
+    # wall clock: the same seed and day give the same demo) stay unread
     from django.db.models import F
 
     from yingshang.core.models import Notification
 
-    Notification.objects.filter(read_at__isnull=True, created_at__lt=real_now - dt.timedelta(days=3)).update(
+    Notification.objects.filter(read_at__isnull=True, created_at__lt=end - dt.timedelta(days=3)).update(
         read_at=F("created_at"))
 
     out: dict[str, Any] = dict(counts)

@@ -838,7 +838,9 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
         p, rating = obj
         rect = Rectification.objects.get(rating=rating)
         h = handler_of(p.dept_id)
-        slow = rect.pk % 9 == 0  # one task in nine misses its limit
+        # one task in nine misses its limit: drawn from the seed and the rating (case and channel), never
+        # from the row id, which differs between databases and between two builds on PostgreSQL
+        slow = random.Random(f"{seed}:slow-rectification:{p.idx}:{rating.channel}").random() < 1 / 9
         if step == "rect_verify":
             services.rectification_verify(actor=h, rectification=rect, reached=rng.random() < 0.88,
                                           note="已电话回访评价人，了解具体情况。")
@@ -897,9 +899,10 @@ def _build_service_demo(*, seed: int, cases: int, today: dt.date | None, stdout:
     finally:
         traveller_cm.__exit__(None, None, None)
 
-    # people read their messages: only the last few days' notifications stay unread in the demo
+    # people read their messages: only the last few days' notifications stay unread in the demo (days
+    # before the demo's end, not the wall clock: the same seed and day give the same demo)
     Notification.objects.filter(read_at__isnull=True, url__startswith="/services/",
-                                created_at__lt=real_now - dt.timedelta(days=3)).update(read_at=F("created_at"))
+                                created_at__lt=end - dt.timedelta(days=3)).update(read_at=F("created_at"))
 
     ids = [p.case.pk for p in plans if p.case is not None]
     monitor = selectors.case_monitor(actor=dispatcher, today=today)
