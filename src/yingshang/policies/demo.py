@@ -1232,8 +1232,8 @@ def _build(*, seed: int, n_items: int, today: dt.date | None, stdout: Any) -> di
 
     # people read their messages: only the last few days' notifications stay unread in the demo
     Notification.objects.filter(read_at__isnull=True, url__startswith="/policies/",
-                                created_at__lt=real_now - dt.timedelta(days=3)).update(read_at=F("created_at"))
-    counts["pushes_read"] = _read_pushes(rng, real_now)
+                                created_at__lt=end - dt.timedelta(days=3)).update(read_at=F("created_at"))
+    counts["pushes_read"] = _read_pushes(rng, end)
 
     totals = payouts.ledger_totals()
     out: dict[str, Any] = dict(counts)
