@@ -307,13 +307,15 @@ def test_simulation_matching_explanations_and_the_enterprise_page(county: County
         # why (not): the enterprise asks about itself, staff about anyone
         mine = ok(as_user(c.ent_user_a).get(f"{BASE}/items/GY-09/explanation"))
         assert (mine["state"], mine["amount_fen"], mine["enterprise_uscc"]) == ("true", 2_500_000, c.ent_a.uscc)
-        assert [x["state"] for x in mine["conditions"]] == ["true", "true", "true"]
+        # the officer's three conditions and the credit check every item carries (联合惩戒)
+        assert [x["state"] for x in mine["conditions"]] == ["true", "true", "true", "true"]
+        assert mine["conditions"][3]["text_zh"] == "不在信用黑名单"
         assert mine["conditions"][1]["values"] == {"figures.revenue_wan.y-1": "25000"}
         error(as_user(c.ent_user_a).get(f"{BASE}/items/GY-09/explanation", {"enterprise_uscc": ent_c.uscc}), 403)
         theirs = ok(d.get(f"{BASE}/items/GY-09/explanation", {"enterprise_uscc": c.ent_b.uscc}))
         assert theirs["state"] == "false" and theirs["amount_fen"] is None
         assert [(x["state"], x["state_label"]) for x in theirs["conditions"]] == [
-            ("false", "不满足"), ("unknown", "数据缺失"), ("false", "不满足")]
+            ("false", "不满足"), ("unknown", "数据缺失"), ("false", "不满足"), ("true", "满足")]
         assert "正餐服务" in theirs["conditions"][0]["values_zh"]
         error(d.get(f"{BASE}/items/GY-09/explanation", {"enterprise_uscc": "91360781XXXXXXXXXX"}), 400,
               field="enterprise_uscc")

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from tests.conftest import make_uscc
 from tests.integration import test_policies_services as svc
 from tests.integration.test_policies_services import (
@@ -235,7 +240,8 @@ def test_enterprise_view_qualified_close_and_explain(county, spring):
     ex = selectors.match_explain(actor=c.ent_user_b, enterprise=c.ent_b, item=gy)
     assert ex["state"] == "false"
     assert [(lf.text_zh, lf.state.label_zh) for lf in ex["leaves"]] == [
-        ("行业属于 制造业（C）", "不满足"), ("上年营业收入（万元） ≥ 2000", "数据缺失"), ("主体类型为 企业", "不满足")]
+        ("行业属于 制造业（C）", "不满足"), ("上年营业收入（万元） ≥ 2000", "数据缺失"), ("主体类型为 企业", "不满足"),
+        ("不在信用黑名单", "满足")]  # 联合惩戒: every rule is evaluated with "not on the credit black list"
     ex = selectors.match_explain(actor=c.dispatcher, enterprise=c.ent_a, item=gy)
     assert ex["state"] == "true" and ex["amount_fen"] == 2_500_000
     todos = {t.label: t.count for t in selectors.policy_todos(c.ent_user_a)}
@@ -311,3 +317,138 @@ def test_full_run_outside_a_transaction_reads_in_parallel_and_agrees():
         report = matching.match_all()
         assert stored() == scalar_pairs(items) and report.inserted == len(stored())
         assert matching.match_all().written == 0
+
+
+SIMULATED = ("enterprises", "qualified", "unknown", "close", "total_fen", "amount_unknown", "by_township",
+             "by_industry", "by_size", "sample", "reference_year")
+
+
+def same_simulation(a: matching.Simulation, b: matching.Simulation) -> bool:
+    return {f: getattr(a, f) for f in SIMULATED} == {f: getattr(b, f) for f in SIMULATED}
+
+
+def test_simulation_reads_only_the_columns_it_needs_and_agrees_with_the_whole_registry(county, spring, monkeypatch):
+    c = county
+    build_registry(c, n=60, seed=5)
+    publish_rules(c, ["M-01"])  # M-08 reads whether an enterprise had a payout of M-01
+    whole = R.load_columns(matching.reference_year(), reference_date=matching.today())
+    sim = matching.simulate(rule=RULES["M-01"], amount=AMOUNTS["M-01"])
+    cached = matching.registry_columns([])
+    assert set(cached.keys()) == {"industry_code", "figures.revenue_wan.y-1", "status",  # the groupings: by id
+                                  "credit.black_list"}
+    assert same_simulation(sim, matching.simulate(rule=RULES["M-01"], amount=AMOUNTS["M-01"], columns=whole))
+    assert sim.qualified > 0 and sim.data_as_of is not None
+    # later drafts add their columns to the cached ones (several in one read) and agree as well
+    for code in ("M-06", "M-07", "M-03", "M-05", "M-04", "M-08"):
+        sim = matching.simulate(rule=RULES[code], amount=AMOUNTS.get(code))
+        assert same_simulation(sim, matching.simulate(rule=RULES[code], amount=AMOUNTS.get(code), columns=whole)), code
+    assert "registered_on" in cached and "figures.assets_wan.y-1" not in cached  # asked for by no draft
+    assert "payouts.item.M-01" in cached
+    nobody = matching.simulate(rule={">=": [V("figures.revenue_wan.last"), 10**9]}, amount=AMOUNTS["M-01"])
+    assert (nobody.qualified, nobody.total_fen, nobody.by_township, nobody.sample) == (0, 0, [], [])
+    # many qualified: the groupings and amounts are read for the whole registry, into the cached columns
+    monkeypatch.setattr(matching, "_BY_ID", 0)
+    sim = matching.simulate(rule=RULES["M-04"], amount={"*": [0.01, V("figures.taxes_wan.y-2")]})
+    assert "figures.taxes_wan.y-2" in cached and "township" in cached
+    assert same_simulation(sim, matching.simulate(rule=RULES["M-04"], amount={"*": [0.01, V("figures.taxes_wan.y-2")]},
+                                                  columns=whole))
+
+
+def test_simulation_cache_expires_and_tells_how_old_its_data_is(county, spring, settings):
+    c = county
+    first = matching.simulate(rule=RULE)
+    assert first.data_as_of == timezone.now() and first.qualified == 1
+    add_company(c, 77, revenue="9000")
+    assert matching.simulate(rule=RULE).qualified == 1  # the process's copy, kept for 10 minutes
+    settings.POLICY_SIMULATION_CACHE_SECONDS = 0
+    with at(2026, 3, 2, 11):
+        later = matching.simulate(rule=RULE)
+    assert later.qualified == 2 and later.data_as_of == first.data_as_of + dt.timedelta(hours=1)
+    # another reference date (years_registered counts to it): read again
+    settings.POLICY_SIMULATION_CACHE_SECONDS = 600
+    matching.simulate(rule=RULE, day=dt.date(2026, 3, 3))
+    assert matching.simulate(rule=RULE, day=dt.date(2026, 3, 3)).data_as_of == matching.simulate(
+        rule=RULE, day=dt.date(2026, 3, 3)).data_as_of
+
+
+def test_rematch_of_an_enterprise_without_account_reads_little(county, spring):
+    c = county
+    item = published_item(c, code="GY-01", mode="auto_grant")
+    ent = add_company(c, 5, revenue="3000")
+    with CaptureQueriesContext(connection) as ctx:
+        report = matching.rematch_enterprises([ent.pk])
+    assert report.new_pairs == [(item.pk, ent.pk)] and report.notified == 0
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert not any("core_department" in q for q in sql), sql  # nobody to tell: the items are not loaded
+    assert len(sql) <= 10, sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulation_outside_a_transaction_reads_in_parallel_and_agrees(settings, monkeypatch):
+    """Outside a transaction (a web request), PostgreSQL reads the registry's columns on several connections
+    sharing one snapshot, split into page ranges; the simulation is the same as over columns read at once."""
+    from tests.conftest import build_county
+
+    from yingshang.policies.apps import register_facts
+    from yingshang.policies.rules import columns as C
+
+    register_facts()
+    settings.POLICY_READ_CONNECTIONS = 3
+    monkeypatch.setattr(C, "_PAGES_PER_RANGE", 1)  # small tables split too
+    reads: list[tuple[str, int]] = []
+    pg_read = C._pg_read
+
+    def spy(conn, query, where, params=None):  # type: ignore[no-untyped-def]
+        reads.append((where, threading.get_ident()))
+        if "ctid" in where and threading.current_thread() is threading.main_thread():
+            time.sleep(0.1)  # let the other connections take their share of these tiny tables
+        return pg_read(conn, query, where, params)
+    monkeypatch.setattr(C, "_pg_read", spy)
+    c = build_county()
+    with at(2026, 3, 2):
+        build_registry(c, n=60, seed=13)
+        matching.drop_registry_cache()
+        try:
+            for code in ("M-07", "M-05", "M-03"):
+                sim = matching.simulate(rule=RULES[code], amount=AMOUNTS["M-01"])
+                whole = R.load_columns(2026, reference_date=dt.date(2026, 3, 2))
+                assert same_simulation(sim, matching.simulate(rule=RULES[code], amount=AMOUNTS["M-01"], columns=whole))
+                expected = sum(R.evaluate_one(RULES[code], whole.facts_at(i)) is R.Tri.TRUE for i in range(whole.n))
+                assert sim.qualified == expected
+        finally:
+            matching.drop_registry_cache()
+    if connection.vendor == "postgresql":
+        assert any("ctid" in where for where, _t in reads) and len({t for _w, t in reads}) > 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulation_without_connections_to_spare_reads_on_the_callers(settings, monkeypatch):
+    """When the server refuses the extra connections (max_connections reached), the caller's connection
+    reads every page range itself."""
+    from django.db import OperationalError, connections
+    from tests.conftest import build_county
+
+    from yingshang.policies.apps import register_facts
+    from yingshang.policies.rules import columns as C
+
+    register_facts()
+    settings.POLICY_READ_CONNECTIONS = 4
+    monkeypatch.setattr(C, "_PAGES_PER_RANGE", 1)
+    wrapper = type(connections["default"])
+    ensure = wrapper.ensure_connection
+
+    def refuse_threads(self):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not threading.main_thread():
+            raise OperationalError("sorry, too many clients already")
+        return ensure(self)
+    monkeypatch.setattr(wrapper, "ensure_connection", refuse_threads)
+    c = build_county()
+    with at(2026, 3, 2):
+        build_registry(c, n=30, seed=17)
+        matching.drop_registry_cache()
+        try:
+            sim = matching.simulate(rule=RULES["M-01"], amount=AMOUNTS["M-01"])
+            whole = R.load_columns(2026, reference_date=dt.date(2026, 3, 2))
+            assert same_simulation(sim, matching.simulate(rule=RULES["M-01"], amount=AMOUNTS["M-01"], columns=whole))
+        finally:
+            matching.drop_registry_cache()

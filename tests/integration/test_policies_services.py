@@ -451,3 +451,53 @@ def test_close_names_only_conditions_the_enterprise_can_meet(county):
         close = selectors.policies_close(actor=c.ent_user_a, enterprise=c.ent_a)
     got = {x.item.code: x.state for x in close}
     assert got == {cert.code: "false", missing.code: "unknown", capital.code: "false"}
+
+
+def test_a_black_listed_enterprise_receives_no_benefit(county):
+    """联合惩戒: once on the credit black list an enterprise stops matching every item (whatever its rule
+    says), is told why, cannot apply, cannot be approved, and comes off a list before its notice; after
+    credit repair it matches again."""
+    from yingshang.policies import selectors
+    from yingshang.policies.models import Match, PayoutListEntry
+    from yingshang.supervision import services as credit_services
+
+    c = county
+    with at(2026, 3, 2):
+        auto = published_item(c, code="MS-41", mode="auto_grant")
+        instant = published_item(c, code="JS-41", mode="instant")
+        review = published_item(c, code="YS-41", mode="apply_review")
+        matching.match_all()
+        assert set(Match.objects.filter(enterprise=c.ent_a).values_list("item__code", flat=True)) == {
+            "MS-41", "JS-41", "YS-41"}
+        pending = services.application_accept(actor=c.handler_a, application=apply(c, review))
+        plist = services.payout_list_propose(actor=c.handler_a, item=auto)
+        services.payout_list_review_complete(actor=c.head_a, payout_list=plist)
+        entry = plist.entries.get(enterprise=c.ent_a)
+
+        listed = credit_services.credit_list_add(actor=c.dispatcher, enterprise=c.ent_a, kind="black",
+                                                 reason="严重失信主体", source="瑞金市市场监督管理局",
+                                                 listed_on=dt.date(2026, 3, 2))
+        matching.rematch_enterprises([c.ent_a.pk])
+        assert not Match.objects.filter(enterprise=c.ent_a).exists()
+        # the explanation and 'you are close' name the black list
+        why = selectors.match_explain(actor=c.ent_user_a, enterprise=c.ent_a, item=instant)
+        assert why["state"] == "false"
+        assert [(leaf.text_zh, leaf.state.value) for leaf in why["leaves"] if "黑名单" in leaf.text_zh] == [
+            ("不在信用黑名单", "false")]
+        close = {x.item.code: x.condition_zh for x in selectors.policies_close(actor=c.ent_user_a, enterprise=c.ent_a)}
+        assert close == {"MS-41": "不在信用黑名单", "JS-41": "不在信用黑名单", "YS-41": "不在信用黑名单"}
+        before = counts()
+        with pytest.raises(ValidationFailed) as refused:
+            apply(c, instant)
+        assert "不在信用黑名单" in refused.value.message and counts() == before
+        with pytest.raises(Conflict) as barred:
+            services.application_approve(actor=c.head_a, application=pending, reason="符合条件")
+        assert barred.value.code == "black_listed"
+        services.payout_list_publish(actor=c.dispatcher, payout_list=plist)
+        entry = PayoutListEntry.objects.get(pk=entry.pk)
+        assert not entry.included and "信用黑名单" in entry.excluded_reason
+        assert not Payout.objects.filter(enterprise=c.ent_a).exists()
+
+        credit_services.credit_list_remove(actor=c.dispatcher, entry=listed, reason="已履行义务，完成信用修复")
+        matching.rematch_enterprises([c.ent_a.pk])
+        assert Match.objects.filter(enterprise=c.ent_a).count() == 3

@@ -17,7 +17,9 @@ changed.  A second run over unchanged data writes nothing.
   top-level conjunction not met or missing).  Close pairs are computed on demand rather than stored:
   at registry scale they outnumber the eligible pairs several times over and are only ever read for
   one enterprise.
-* :func:`simulate` — a draft rule and amount formula over the registry before publishing.
+* :func:`simulate` — a draft rule and amount formula over the registry before publishing, on columns
+  the process keeps for a few minutes; a process's first simulation reads only the columns its rule needs
+  (on PostgreSQL on several connections at once), the amount's and the groupings' for the qualified only.
 
 Runs are serialised with an advisory lock (PostgreSQL; SQLite serialises writers itself), so a
 nightly run and an enterprise's re-match never interleave their writes.  Newly matched enterprises
@@ -47,6 +49,7 @@ from django.utils import timezone
 
 from yingshang.enterprises import industries
 
+from . import credit
 from . import rules as R
 from .models import BenefitItem, Match, MatchNotice, MatchRun, PolicyDocument, RuleVersion
 from .rules import fields as F
@@ -110,7 +113,7 @@ _compiled: dict[tuple[int, int, str], R.Compiled] = {}
 
 
 def _compile(rv: RuleVersion, kind: str) -> R.Compiled | None:
-    source = rv.rule if kind == "condition" else rv.amount
+    source = credit.effective_rule(rv.rule) if kind == "condition" else rv.amount
     if source is None:
         return None
     key = (rv.pk, F.registry_version(), kind)
@@ -157,6 +160,25 @@ def _keys_of(rv_id: int, kind: str, compiled: R.Compiled) -> frozenset[str]:
     return found
 
 
+_all_keys: dict[tuple[frozenset[int], int], frozenset[str]] = {}
+
+
+def _keys_of_all(rules: Mapping[int, R.Compiled]) -> frozenset[str]:
+    """The column keys of compiled rules by version id (the union remembered: re-matches ask every time)."""
+    key = (frozenset(rules), F.registry_version())
+    found = _all_keys.get(key)
+    if found is None:
+        union: set[str] = set()
+        for rv_id, rule in rules.items():
+            union |= _keys_of(rv_id, "condition", rule)
+        found = frozenset(union)
+        with _cache_lock:
+            if len(_all_keys) > 64:
+                _all_keys.clear()
+            _all_keys[key] = found
+    return found
+
+
 def keys_of(rvs: Iterable[RuleVersion], *, amounts: bool = False) -> set[str]:
     """The column keys the rules (and amount formulas) read."""
     keys: set[str] = set()
@@ -169,9 +191,24 @@ def keys_of(rvs: Iterable[RuleVersion], *, amounts: bool = False) -> set[str]:
     return keys
 
 
+_active_sql: dict[dt.date, tuple[str, tuple[Any, ...]]] = {}
+
+
 def _active_rules(day: dt.date | None = None) -> dict[int, int]:
-    """{item id: current rule version id} of the active items, without loading the rules."""
-    return dict(BenefitItem.objects.filter(active_q(day)).order_by("pk").values_list("pk", "rule_id"))
+    """{item id: current rule version id} of the active items, without loading the rules (the query is
+    built once a day: this runs on every re-match)."""
+    day = day or today()
+    found = _active_sql.get(day)
+    if found is None:
+        qs = BenefitItem.objects.filter(active_q(day)).order_by("pk").values_list("pk", "rule_id")
+        found = qs.query.sql_with_params()
+        with _cache_lock:
+            if len(_active_sql) > 16:
+                _active_sql.clear()
+            _active_sql[day] = found
+    with connection.cursor() as cur:
+        cur.execute(*found)
+        return {int(pk): int(rv) for pk, rv in cur.fetchall()}
 
 
 def _compiled_by_id(rv_ids: Iterable[int]) -> dict[int, R.Compiled]:
@@ -187,7 +224,7 @@ def _compiled_by_id(rv_ids: Iterable[int]) -> dict[int, R.Compiled]:
             out[pk] = found
     if missing:
         for pk, rule in RuleVersion.objects.filter(pk__in=missing).values_list("pk", "rule"):
-            out[pk] = R.compile(rule)
+            out[pk] = R.compile(credit.effective_rule(rule))
             with _cache_lock:
                 _compiled[(pk, version, "condition")] = out[pk]
     return out
@@ -322,6 +359,14 @@ def _delete(item_id: int, ent_ids: IntArray) -> None:
                         [item_id, *part])
 
 
+def _delete_pairs(pairs: Sequence[tuple[int, int]]) -> None:
+    """Delete (item, enterprise) pairs, a few thousand per statement."""
+    with connection.cursor() as cur:
+        for s in range(0, len(pairs), 5000):
+            values = ", ".join(f"({int(i)}, {int(e)})" for i, e in pairs[s:s + 5000])  # integers: nothing to quote
+            cur.execute(f"DELETE FROM {_TABLE} WHERE (item_id, enterprise_id) IN (VALUES {values})")
+
+
 def _move_version(item_id: int, rv_id: int, ent_ids: Sequence[int] | None = None) -> int:
     """Point an item's pairs (or those of some enterprises) at the current rule version."""
     qs = Match.objects.filter(item_id=item_id).exclude(rule_version_id=rv_id)
@@ -416,7 +461,7 @@ def match_all(*, items: Iterable[BenefitItem] | None = None, day: dt.date | None
                 report.deleted += drop_matches(gone)
             if target:
                 if cols is None:
-                    cols = R.load_columns(reference_year(day), keys=keys, reference_date=day)
+                    cols = R.load_columns(reference_year(day), keys=keys, reference_date=day, all_fields=False)
                 t1 = time.perf_counter()
                 masks = evaluate(target, cols)
                 t2 = time.perf_counter()
@@ -439,53 +484,20 @@ def match_all(*, items: Iterable[BenefitItem] | None = None, day: dt.date | None
 
 
 def _load_parallel(year: int, keys: set[str], item_ids: list[int], day: dt.date) -> tuple[R.Columns, Any]:
-    """The registry as columns and the items' stored pairs, read concurrently: the enterprise fields,
-    the figures of each year and the stored pairs each on a connection of their own."""
+    """The registry as columns and the items' stored pairs, read concurrently: the registry by
+    :func:`~.rules.columns.read_connections` connections sharing one snapshot, the stored pairs on one more."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from yingshang.enterprises.models import Enterprise
+    def stored() -> Any:
+        try:
+            return _stored(item_ids)
+        finally:
+            connection.close()
 
-    from .rules.columns import _DatabaseLoader, _fetch_ints
-
-    fields = [F.resolve(k) for k in keys]
-    figure_keys = sorted(f.key for f in fields if f is not None and f.source is F.Source.FIGURE)
-    by_year: dict[int, list[str]] = defaultdict(list)
-    for key in figure_keys:
-        by_year[F.resolve(key).offset or 0].append(key)  # type: ignore[union-attr]
-
-    def own_connection(fn: Any) -> Any:
-        def run() -> Any:
-            try:
-                return fn()
-            finally:
-                connection.close()
-        return run
-
-    with ThreadPoolExecutor(max_workers=2 + len(by_year)) as pool:
-        ents = pool.submit(own_connection(lambda: _DatabaseLoader(year, day).enterprises(None)))
-        pairs = pool.submit(own_connection(lambda: _stored(item_ids)))
-        # the ids the figures are aligned to (an index-only scan)
-        all_ids = np.sort(_fetch_ints(f"SELECT id FROM {Enterprise._meta.db_table} WHERE {{where}}", 1, "id", None)[:, 0])
-        figs = [pool.submit(own_connection(lambda ks=ks: _DatabaseLoader(year, day).figures(ks, all_ids, False)))
-                for ks in by_year.values()]
-        ids, cols = ents.result()
-        for f in figs:
-            cols.update(f.result())
-        stored = pairs.result()
-    loader = _DatabaseLoader(year, day)
-    if not np.array_equal(ids, all_ids):  # the registry changed between the two reads
-        cols.update(loader.figures(figure_keys, ids, False))
-
-    def lazy(key: str, for_ids: IntArray) -> Any:
-        field = F.resolve(key)
-        if field is None or field.source is not F.Source.FIGURE:
-            return None
-        return loader.figures([key], for_ids, len(for_ids) <= 10_000).get(field.key)
-
-    out = R.Columns(ids, reference_year=year, loader=lazy, load_facts=True)
-    for key, col in cols.items():
-        out.add(key, col)
-    return out, stored
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pairs = pool.submit(stored)
+        cols = R.load_columns(year, keys=keys, reference_date=day, all_fields=False, parallel=True)
+        return cols, pairs.result()
 
 
 def _persist_full(items: Sequence[BenefitItem], ids: IntArray, masks: Mapping[int, npt.NDArray[np.bool_]],
@@ -533,13 +545,11 @@ def rematch_enterprises(enterprise_ids: Iterable[int], *, day: dt.date | None = 
     report = MatchReport(scope=MatchRun.Scope.ENTERPRISES, items=len(current))
     with transaction.atomic():
         _lock()
-        keys: set[str] = set()
-        for rv_id, rule in rules.items():
-            keys |= _keys_of(rv_id, "condition", rule)
+        keys = _keys_of_all(rules)
         found: set[tuple[int, int]] = set()
         n = 0
         if current:
-            cols = R.load_columns(reference_year(day), ids, keys=keys, reference_date=day)
+            cols = R.load_columns(reference_year(day), ids, keys=keys, reference_date=day, all_fields=False)
             n = cols.n
             t1 = time.perf_counter()
             if cols.n <= 64:  # a few enterprises: the scalar interpreter on each one's facts
@@ -558,17 +568,17 @@ def rematch_enterprises(enterprise_ids: Iterable[int], *, day: dt.date | None = 
         t2 = time.perf_counter()
         item_ids = list(current)
         stored: dict[tuple[int, int], int] = {}
-        for s in range(0, len(ids), 900):
-            part = ids[s:s + 900]
-            stored.update(((i, e), rv) for i, e, rv in Match.objects.filter(
-                item_id__in=item_ids, enterprise_id__in=part).values_list("item_id", "enterprise_id", "rule_version_id"))
+        if item_ids:
+            items_sql = ", ".join(map(str, item_ids))  # integers from the database: no parameters to quote
+            with connection.cursor() as cur:
+                for s in range(0, len(ids), 5000):
+                    ents_sql = ", ".join(map(str, ids[s:s + 5000]))
+                    cur.execute(f"SELECT item_id, enterprise_id, rule_version_id FROM {_TABLE} "
+                                f"WHERE item_id IN ({items_sql}) AND enterprise_id IN ({ents_sql})")
+                    stored.update(((int(i), int(e)), int(rv)) for i, e, rv in cur.fetchall())
         added = sorted(found - stored.keys())
         removed = sorted(stored.keys() - found)
-        by_item: dict[int, list[int]] = defaultdict(list)
-        for i, e in removed:
-            by_item[i].append(e)
-        for i, ents in by_item.items():
-            _delete(i, np.asarray(ents, dtype=np.int64))
+        _delete_pairs(removed)
         report.deleted += len(removed)
         moved: dict[int, list[int]] = defaultdict(list)
         for (i, e), rv in stored.items():
@@ -615,11 +625,7 @@ def push_new_matches(*, item_ids: Sequence[int] | None = None, enterprise_ids: S
     from yingshang.core.services import notify
 
     day = day or today()
-    items = {it.pk: it for it in active_items(day) if reachable(it, day)}
-    if item_ids is not None:
-        items = {pk: it for pk, it in items.items() if pk in set(item_ids)}
-    if not items:
-        return 0
+    # the people first: most re-matched enterprises have no account, and then nothing else is read
     users = User.objects.filter(role=Role.ENTERPRISE, is_active=True, enterprise__isnull=False)
     if enterprise_ids is not None:
         users = users.filter(enterprise_id__in=list(enterprise_ids))
@@ -627,6 +633,12 @@ def push_new_matches(*, item_ids: Sequence[int] | None = None, enterprise_ids: S
     for u in users:
         people[u.enterprise_id].append(u)  # type: ignore[index]
     if not people:
+        return 0
+    found = active_items(day)
+    if item_ids is not None:
+        found = found.filter(pk__in=list(item_ids))
+    items = {it.pk: it for it in found if reachable(it, day)}
+    if not items:
         return 0
     told = set(MatchNotice.objects.filter(enterprise_id__in=list(people), item_id__in=list(items))
                .values_list("enterprise_id", "item_id"))
@@ -693,7 +705,7 @@ def _conjunct_compiled(rv: RuleVersion) -> list[R.Compiled]:
     key = (rv.pk, F.registry_version(), "conjuncts")
     found = _compiled.get(key)
     if found is None:
-        found = [R.compile(c) for c in conjuncts(rv.rule)]
+        found = [R.compile(c) for c in conjuncts(credit.effective_rule(rv.rule))]
         with _cache_lock:
             _compiled[key] = found  # type: ignore[assignment]
     return found  # type: ignore[return-value]
@@ -713,7 +725,7 @@ def outcome_for(item: BenefitItem, facts: Mapping[str, Any], labels: R.Labels | 
         missing = [i for i, s in enumerate(states) if s is not R.Tri.TRUE]
         if len(missing) == 1:
             i = missing[0]
-            cond = conjuncts(rv.rule)[i]
+            cond = conjuncts(credit.effective_rule(rv.rule))[i]
             return EnterpriseOutcome(item, state, gap=Gap(i, R.describe(cond, labels=labels),
                                                           R.describe_en(cond, labels=labels), states[i]))
     return EnterpriseOutcome(item, state)
@@ -746,20 +758,54 @@ def simulation_cache_seconds() -> float:
     return float(getattr(settings, "POLICY_SIMULATION_CACHE_SECONDS", 600))
 
 
-def registry_columns(keys: Iterable[str], *, day: dt.date | None = None, max_age: float | None = None) -> R.Columns:
-    """The whole registry as columns for simulations, kept in this process for ``max_age`` seconds;
-    further keys load lazily into the cached columns."""
+def _registry_snapshot(keys: Iterable[str], *, day: dt.date | None = None,
+                       max_age: float | None = None) -> tuple[R.Columns, dt.datetime]:
+    """The registry columns for simulations and when they were read (the first of them).
+
+    A process reads only the columns its simulations need — the first one those of its rule, later ones
+    add theirs — so that the first simulation after a start does not wait for the whole registry (the
+    amount and the groupings are read for the qualified enterprises only, see :func:`_qualified`).  On
+    PostgreSQL the columns are read by several connections sharing one snapshot
+    (:func:`~.rules.columns.read_connections`).  Kept for ``max_age`` seconds."""
     year = reference_year(day)
+    ref_date = day or today()
     max_age = simulation_cache_seconds() if max_age is None else max_age
     keys = set(keys)
     with _registry_lock:
         cached = _registry.get("cols")
-        if cached is None or _registry.get("year") != year or time.monotonic() - _registry["at"] > max_age:
-            cached = R.load_columns(year, keys=keys)
-            _registry.update(cols=cached, year=year, at=time.monotonic(), loaded_at=timezone.now())
+        if (cached is None or _registry.get("day") != (year, ref_date)
+                or time.monotonic() - _registry["at"] > max_age):
+            loaded_at = timezone.now()
+            cached = R.load_columns(year, keys=keys, reference_date=ref_date, all_fields=False, parallel=True)
+            _registry.update(cols=cached, day=(year, ref_date), at=time.monotonic(), loaded_at=loaded_at)
         else:
             cached.ensure(keys)
-        return cached  # type: ignore[no-any-return]
+        return cached, _registry["loaded_at"]
+
+
+def registry_columns(keys: Iterable[str], *, day: dt.date | None = None, max_age: float | None = None) -> R.Columns:
+    """The whole registry as columns for simulations, kept in this process for ``max_age`` seconds;
+    further keys load lazily into the cached columns."""
+    return _registry_snapshot(keys, day=day, max_age=max_age)[0]
+
+
+_BY_ID = 10_000  # up to this many qualified enterprises, their further columns are read by id
+
+
+def _qualified(cols: R.Columns, which: npt.NDArray[np.bool_], keys: Iterable[str], *, cached: bool) -> R.Columns:
+    """The columns of the enterprises ``which`` selects, with ``keys``: taken from ``cols`` when it has them,
+    else read by id for a few thousand enterprises, or for the whole registry into ``cols`` (the cached
+    registry columns when ``cached``) for more."""
+    keys = list(keys)
+    if int(np.count_nonzero(which)) > _BY_ID and any(k not in cols for k in keys):
+        if cached:
+            with _registry_lock:
+                cols.ensure(keys)
+        else:
+            cols.ensure(keys)
+    sub = cols.subset(which)
+    sub.ensure(keys)
+    return sub
 
 
 def drop_registry_cache() -> None:
@@ -825,11 +871,15 @@ def simulate(*, rule: Any, amount: Any = None, budget_fen: int | None = None, sa
     R.ensure_valid(rule, "condition")
     if amount is not None:
         R.ensure_valid(amount, "amount")
-    cond = R.compile(rule)
+    effective = credit.effective_rule(rule)  # and not on the credit black list, as matching evaluates it
+    cond = R.compile(effective)
     amt = R.compile(amount, "amount") if amount is not None else None
-    parts = [R.compile(c) for c in conjuncts(rule)]
-    keys = cond.keys() | (amt.keys() if amt else set()) | {"township", "industry_code", "size_class"}
-    cols = columns if columns is not None else registry_columns(keys, day=day)
+    parts = [R.compile(c) for c in conjuncts(effective)]
+    as_of: dt.datetime | None = None
+    if columns is not None:
+        cols = columns
+    else:
+        cols, as_of = _registry_snapshot(cond.keys(), day=day)
     outcomes = R.evaluate_all({("rule", 0): cond, **{("part", i): p for i, p in enumerate(parts)}}, cols)
     true = outcomes[("rule", 0)].true
     close = 0
@@ -838,7 +888,9 @@ def simulate(*, rule: Any, amount: Any = None, budget_fen: int | None = None, sa
         for i in range(len(parts)):
             missing += ~outcomes[("part", i)].true
         close = int(np.count_nonzero(missing == 1))
-    sub = cols.subset(true)
+    # the amount and the groupings are needed for the qualified only
+    sub = _qualified(cols, true, (amt.keys() if amt else set()) | {"township", "industry_code", "size_class"},
+                     cached=columns is None)
     if amt is not None and sub.n:
         fen, fen_known = R.amount(amt, sub)
         fen = np.where(fen_known, fen, 0)
@@ -869,7 +921,7 @@ def simulate(*, rule: Any, amount: Any = None, budget_fen: int | None = None, sa
         total_fen=int(fen.sum()), amount_unknown=int((~fen_known).sum()) if amt is not None else 0,
         budget_fen=budget_fen, by_township=by_township, by_industry=by_industry, by_size=by_size, sample=sample,
         reference_year=cols.reference_year or reference_year(day),
-        data_as_of=_registry.get("loaded_at") if columns is None else None, seconds=time.perf_counter() - t0)
+        data_as_of=as_of, seconds=time.perf_counter() - t0)
 
 
 def _section_name(section: str) -> str:

@@ -25,7 +25,7 @@ from yingshang.core.search import text_q
 from yingshang.core.selectors import Todo
 from yingshang.enterprises.models import Enterprise
 
-from . import matching
+from . import credit, matching
 from . import rules as R
 from .models import (
     Application,
@@ -234,7 +234,7 @@ def _fixable(item: BenefitItem, gap: matching.Gap) -> bool:
     year's figures — those are not "one step away"."""
     if gap.state is R.Tri.UNKNOWN:
         return True
-    cond = matching.conjuncts(item.rule.rule)[gap.index]  # type: ignore[union-attr]
+    cond = matching.conjuncts(credit.effective_rule(item.rule.rule))[gap.index]  # type: ignore[union-attr]
     fields = [R.resolve(k) for k in R.compile(cond).keys()]
     return bool(fields) and all(f is not None and f.actionable for f in fields)
 
@@ -259,7 +259,7 @@ def match_explain(*, actor: User, enterprise: Enterprise | int, item: BenefitIte
     state = matching.compiled_rule(rv).one(facts)
     amount = matching.compiled_amount(rv)
     return {"state": state.value, "state_label": state.label_zh, "rule_version": rv.number,
-            "leaves": R.explain(rv.rule, facts, labels=labels),
+            "leaves": R.explain(credit.effective_rule(rv.rule), facts, labels=labels),
             "amount_fen": amount.value_one(facts) if (amount is not None and state is R.Tri.TRUE) else None}
 
 

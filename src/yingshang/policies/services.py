@@ -55,7 +55,7 @@ from yingshang.core.services import notify
 from yingshang.enterprises.models import Enterprise
 from yingshang.service_items import clock
 
-from . import matching
+from . import credit, matching
 from . import rules as R
 from .models import (
     CODE_RE,
@@ -788,7 +788,7 @@ def eligibility_gaps(item: BenefitItem, enterprise_id: int) -> list[Missing]:
         return []
     labels = R.db_labels()
     out = []
-    for cond in matching.conjuncts(rv.rule):
+    for cond in matching.conjuncts(credit.effective_rule(rv.rule)):
         state = R.evaluate_one(cond, facts)
         if state is R.Tri.TRUE:
             continue
@@ -1024,6 +1024,10 @@ def application_approve(*, actor: User, application: Application, reason: str,
     app = _lock_app(application, A.REVIEWING, action="作出决定", action_en="decide")
     _require_department(actor, app.item, "policies.review")
     reason = _clean_text(reason, "reason", "决定理由", 2000)
+    if credit.black_listed([app.enterprise_id]):
+        raise Conflict("该企业已列入信用黑名单，依法不得享受惠企政策；请作出不予兑现的决定",
+                       "the enterprise is on the credit black list and may not receive benefits; reject the application",
+                       field="enterprise", code="black_listed")
     item = app.item
     rv = item.rule
     assert rv is not None
@@ -1236,6 +1240,14 @@ def payout_list_publish(*, actor: User, payout_list: PayoutList) -> PayoutList:
     plist.status, plist.notice_start, plist.notice_end, plist.notice_provisional = L.NOTICE, day, end.date, end.provisional
     plist.save()
     entries = list(plist.entries.filter(included=True).order_by("id"))
+    # 联合惩戒: an enterprise black-listed since the proposal comes off the list before the notice
+    barred = credit.black_listed(e.enterprise_id for e in entries)
+    for e in [e for e in entries if e.enterprise_id in barred]:
+        e.included, e.excluded_at, e.excluded_reason = False, timezone.now(), credit.EXCLUSION_REASON
+        e.save(update_fields=["included", "excluded_at", "excluded_reason"])
+        _event(PolicyEvent.Kind.EXCLUDE, actor, obj=plist, frm=L.REVIEWED, to=L.REVIEWED, text=e.excluded_reason,
+               enterprise=e.enterprise_id, amount_fen=e.amount_fen)
+    entries = [e for e in entries if e.enterprise_id not in barred]
     _create_payouts(plist.item, plist.period, plist.rule_version_id,
                     [NewPayout(e.enterprise_id, e.amount_fen, entry_id=e.pk) for e in entries],
                     workdays.add(end.date, 1).date, actor)

@@ -32,7 +32,7 @@ from yingshang.core.services import attachment_store
 from yingshang.core.views import domain_errors
 from yingshang.enterprises.models import Enterprise
 
-from . import matching, selectors, services
+from . import credit, matching, selectors, services
 from . import rules as R
 from .forms import DocumentForm, ItemForm, fen_to_wan_text, materials_from_post, wan_to_fen
 from .models import (
@@ -337,6 +337,7 @@ def item_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "amount_text": _say(rv.amount, labels, "amount") if rv and rv.amount is not None else "",
         "materials": list(item.materials.all()), "today": timezone.localdate(),
         "can_edit": _can_edit_item(user, item), "period": services.period_of(item.period_kind),
+        "credit_barred": credit.active(),
     }
     if _enterprise_user(user):
         ctx["mine"] = _enterprise_status(user, item)  # type: ignore[arg-type]

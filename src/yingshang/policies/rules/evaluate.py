@@ -377,10 +377,15 @@ def _mask(v: Any, k: BoolArray | None) -> Any:
 def _rdiv_vec(n: Any, d: Any) -> Any:
     """n / d rounded half away from zero, elementwise on int64 (d != 0)."""
     an, ad = np.abs(n), np.abs(d)
-    q = an // ad
-    r = an - q * ad
-    q = q + (r >= ad - r)
-    return np.where((np.asarray(n) < 0) != (np.asarray(d) < 0), -q, q)
+    q, r = np.divmod(an, ad)
+    up = r >= ad - r
+    negative = (np.asarray(n) < 0) != (np.asarray(d) < 0)
+    if isinstance(q, np.ndarray) and q.ndim:  # a new array: in place, no temporaries of the registry's size
+        q += up
+        np.negative(q, out=q, where=negative)
+        return q
+    q = q + up
+    return np.where(negative, -q, q)
 
 
 def _slow(n: int, a: Any, b: Any, rows: IntArray, step: Callable[[int, int], int | None],
