@@ -245,6 +245,8 @@ if set(POLICY_PUSH_CHANNELS) - {"sms", "email", "webhook"}:
                                "expected a comma-separated list of sms, email, webhook")
 POLICY_SIMULATION_CACHE_SECONDS = env_int("YINGSHANG_POLICY_SIMULATION_CACHE_SECONDS", 600, minimum=0)
 POLICY_REMATCH_FULL_THRESHOLD = env_int("YINGSHANG_POLICY_REMATCH_FULL_THRESHOLD", 200_000, minimum=1)
+# connections a whole-registry read uses on PostgreSQL (default: the cores, 2 to 4)
+POLICY_READ_CONNECTIONS = env_int("YINGSHANG_POLICY_READ_CONNECTIONS", max(2, min(4, os.cpu_count() or 2)), minimum=1)
 
 LOGGING = {
     "version": 1,
