@@ -65,3 +65,25 @@ def log_in(pg, username: str, password: str) -> None:  # type: ignore[no-untyped
     pg.fill("#password", password)
     pg.click("button[type=submit]")
     pg.wait_for_load_state("networkidle")
+
+
+def no_sideways_scroll(pg) -> None:  # type: ignore[no-untyped-def]
+    """A phone page must not scroll sideways."""
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"{pg.url} is {width}px wide on a {PHONE['width']}px phone"
+
+
+@pytest.fixture
+def policy_facts():  # type: ignore[no-untyped-def]
+    """The policy and credit facts registered (a unit-test module may have replaced them) and no cached
+    registry, before and after."""
+    from yingshang.policies import matching
+    from yingshang.policies.apps import register_facts
+    from yingshang.supervision.apps import register_facts as register_credit_facts
+
+    register_facts()
+    register_credit_facts()
+    matching.drop_registry_cache()
+    yield
+    matching.drop_registry_cache()
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.browser.conftest import log_in, shot
+from tests.browser.conftest import log_in, no_sideways_scroll, shot
 from tests.conftest import PASSWORD, build_county, submit_appeal
 
 from yingshang.appeals import services
@@ -32,10 +32,6 @@ def submit_form(pg, form: str, button: str = "button[type=submit]") -> None:  # 
 
 def status_of(pg) -> str:  # type: ignore[no-untyped-def]
     return pg.inner_text("#status-tag").strip()
-
-
-def no_sideways_scroll(pg) -> None:  # type: ignore[no-untyped-def]
-    assert pg.evaluate("document.documentElement.scrollWidth") <= 390 + 1
 
 
 def dispatch_via_page(pg, appeal: Appeal, lead: str, assists: tuple[str, ...] = ()) -> None:  # type: ignore[no-untyped-def]

@@ -10,13 +10,13 @@ import itertools
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import PHONE, log_in, shot
+from tests.browser.conftest import PHONE, log_in, no_sideways_scroll, shot
 from tests.conftest import PASSWORD, build_county
 
 from yingshang.policies import matching, services
 from yingshang.policies.models import Application, BenefitItem, Payout, PayoutBatch, PayoutList, RuleVersion
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("policy_facts")]
 
 V = lambda key: {"var": key}  # noqa: E731
 _NUMBERS = itertools.count(100)
@@ -24,23 +24,9 @@ RULE = {"and": [{"prefix": [V("industry_code"), ["C"]]}, {">=": [V("figures.reve
                 {"==": [V("kind"), "company"]}]}
 
 
-@pytest.fixture(autouse=True)
-def _policy_facts():  # type: ignore[no-untyped-def]
-    from yingshang.policies.apps import register_facts
-
-    register_facts()
-    matching.drop_registry_cache()
-    yield
-    matching.drop_registry_cache()
-
-
 def as_user(pg, username: str) -> None:  # type: ignore[no-untyped-def]
     pg.context.clear_cookies()
     log_in(pg, username, PASSWORD)
-
-
-def no_sideways_scroll(pg) -> None:  # type: ignore[no-untyped-def]
-    assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
 
 
 def submit(pg, selector: str) -> None:  # type: ignore[no-untyped-def]

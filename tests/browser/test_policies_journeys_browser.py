@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
-from tests.browser.conftest import PHONE, log_in, shot
+from tests.browser.conftest import PHONE, log_in, no_sideways_scroll, shot
 from tests.conftest import PASSWORD, build_county
 
 from yingshang.core.services import attachment_store
@@ -35,21 +35,11 @@ from yingshang.policies.models import (
     RuleVersion,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("policy_facts")]
 
 V = lambda key: {"var": key}  # noqa: E731
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 INDUSTRY_C = {"prefix": [V("industry_code"), ["C"]]}
-
-
-@pytest.fixture(autouse=True)
-def _policy_facts():  # type: ignore[no-untyped-def]
-    from yingshang.policies.apps import register_facts
-
-    register_facts()
-    matching.drop_registry_cache()
-    yield
-    matching.drop_registry_cache()
 
 
 def as_user(pg, username: str | None) -> None:  # type: ignore[no-untyped-def]
@@ -65,11 +55,6 @@ def go(pg, path: str):  # type: ignore[no-untyped-def]
 def submit(pg, selector: str) -> None:  # type: ignore[no-untyped-def]
     pg.click(selector)  # waits for the navigation it starts to commit
     pg.wait_for_load_state("load")
-
-
-def no_sideways_scroll(pg) -> None:  # type: ignore[no-untyped-def]
-    width = pg.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"] + 1, f"{pg.url} scrolls sideways: {width}px"
 
 
 def pdf(name: str) -> dict:  # type: ignore[type-arg]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from tests.browser.conftest import log_in, shot
+from tests.browser.conftest import log_in, no_sideways_scroll, shot
 from tests.conftest import PASSWORD, County, build_county
 
 from yingshang.core.services import attachment_store
@@ -58,11 +58,6 @@ def success(pg) -> str:  # type: ignore[no-untyped-def]
 
 def status_of(pg) -> str:  # type: ignore[no-untyped-def]
     return pg.inner_text("#status-tag").strip()
-
-
-def no_sideways_scroll(pg) -> None:  # type: ignore[no-untyped-def]
-    width = pg.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390 + 1, f"{pg.url} is {width}px wide on a 390px phone"
 
 
 def open_case(pg, case: Case) -> None:  # type: ignore[no-untyped-def]
