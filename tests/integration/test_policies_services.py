@@ -17,6 +17,7 @@ from yingshang.core.models import AuditRecord, Notification
 from yingshang.enterprises.models import Enterprise, YearFigure
 from yingshang.enterprises.services import refresh_derived
 from yingshang.policies import matching, services
+from yingshang.policies import rules as R
 from yingshang.policies.models import (
     Application,
     ApplicationEvent,
@@ -501,3 +502,29 @@ def test_a_black_listed_enterprise_receives_no_benefit(county):
         credit_services.credit_list_remove(actor=c.dispatcher, entry=listed, reason="已履行义务，完成信用修复")
         matching.rematch_enterprises([c.ent_a.pk])
         assert Match.objects.filter(enterprise=c.ent_a).count() == 3
+
+
+def test_a_rule_version_id_used_again_after_a_rollback_serves_the_new_rule(county):
+    """SQLite gives a rolled-back rule version's id to the next one; the compiled-rule cache must not
+    serve the rolled-back rule under it (on PostgreSQL the id is new and this holds trivially)."""
+    from django.db import transaction
+
+    from yingshang.policies.models import RuleVersion
+
+    c = county
+    with at(2026, 3, 2):
+        item = published_item(c, code="GY-51", mode="auto_grant")
+
+        class Undo(Exception):
+            pass
+
+        never = {"==": [V("kind"), "individual"]}  # ent_a is a company
+        with pytest.raises(Undo), transaction.atomic():
+            gone = services.item_set_rule(actor=c.dispatcher, item=item, rule=never, amount=AMOUNT)
+            assert matching.compiled_rule(gone).one(matching.enterprise_facts(c.ent_a.pk, {"kind"}) or {}) is R.Tri.FALSE
+            raise Undo
+        item.refresh_from_db()
+        rv = services.item_set_rule(actor=c.dispatcher, item=item, rule={"==": [V("kind"), "company"]}, amount=AMOUNT)
+        assert RuleVersion.objects.filter(pk=rv.pk).count() == 1
+        facts = matching.enterprise_facts(c.ent_a.pk, matching.keys_of([rv])) or {}
+        assert matching.compiled_rule(rv).one(facts) is R.Tri.TRUE

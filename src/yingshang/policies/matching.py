@@ -127,6 +127,18 @@ def _compile(rv: RuleVersion, kind: str) -> R.Compiled | None:
     return found
 
 
+def forget_rule_version(rv_id: int) -> None:
+    """A rule version id is being used for a new version: drop what this process remembers under it.
+    SQLite hands the id of a rolled-back version to the next one; a process that compiled the rolled-back
+    version would otherwise keep serving it (the caches are keyed by version id: versions never change)."""
+    with _cache_lock:
+        for cache in (_compiled, _keys):
+            for k in [k for k in cache if k[0] == rv_id]:
+                cache.pop(k, None)
+        for k in [k for k in _all_keys if rv_id in k[0]]:
+            _all_keys.pop(k, None)
+
+
 def compiled_rule(rv: RuleVersion) -> R.Compiled:
     found = _compile(rv, "condition")
     assert found is not None

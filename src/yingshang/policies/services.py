@@ -522,6 +522,7 @@ def item_set_rule(*, actor: User, item: BenefitItem, rule: Any, amount: Any = No
     last = item.rule_versions.order_by("-number").first()
     rv = RuleVersion.objects.create(item=item, number=(last.number + 1) if last else 1, rule=rule, amount=amount,
                                     note=(note or "").strip()[:300], author=actor)
+    matching.forget_rule_version(rv.pk)  # an id a rolled-back version had (SQLite) must not serve its rule
     item.rule = rv
     item.save(update_fields=["rule", "updated_at"])
     _event(PolicyEvent.Kind.RULE, actor, obj=item, frm=item.status, to=item.status, text=rv.note, version=rv.number,
