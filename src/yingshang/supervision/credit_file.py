@@ -4,7 +4,6 @@ against the registry and the lists."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -68,31 +67,19 @@ def parse_date(value: Any) -> dt.date | None:
         raise CellError("日期格式应为 2025-01-31", "a date must look like 2025-01-31") from None
 
 
-def _decode(data: bytes) -> str:
+def _raw_rows(data: bytes) -> list[tuple[int, list[Any]]]:
+    """Numbered rows through the registry importer's reader (XLSX, or CSV in UTF-8 or GBK)."""
+    from yingshang.enterprises.importer import read_rows as read_table
+
+    name = "credit.xlsx" if data[:4] == b"PK\x03\x04" else "credit.csv"
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
-
-
-def _raw_rows(data: bytes) -> list[list[Any]]:
-    if data[:4] == b"PK\x03\x04":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-            wb.close()
-        except Exception as exc:  # noqa: BLE001 - any unreadable upload is the user's error
-            raise ValidationFailed("无法读取 XLSX 文件", f"cannot read the XLSX file ({type(exc).__name__})",
-                                   field="file") from None
-        return rows
-    try:
-        content = _decode(data)
+        return list(read_table(io.BytesIO(data), name))
     except UnicodeDecodeError:
         raise ValidationFailed("文件编码无法识别（应为 UTF-8 或 GBK 的 CSV，或 XLSX）",
                                "unknown encoding (CSV in UTF-8 or GBK, or XLSX)", field="file") from None
-    return list(csv.reader(io.StringIO(content)))
+    except Exception as exc:  # noqa: BLE001 - any unreadable upload is the user's error
+        raise ValidationFailed("无法读取 XLSX 文件", f"cannot read the XLSX file ({type(exc).__name__})",
+                               field="file") from None
 
 
 def read_rows(data: bytes) -> list[Row]:
@@ -101,21 +88,21 @@ def read_rows(data: bytes) -> list[Row]:
     if len(data) > MAX_BYTES:
         raise ValidationFailed("文件不能超过 20 MB", "the file is larger than 20 MB", field="file")
     raw = _raw_rows(data)
-    while raw and all(text(v) == "" for v in raw[0]):
+    while raw and all(text(v) == "" for v in raw[0][1]):
         raw.pop(0)
     if not raw:
         raise ValidationFailed("文件为空", "the file is empty", field="file")
     header: dict[int, str] = {}
-    for i, heading in enumerate(raw[0]):
+    for i, heading in enumerate(raw[0][1]):
         found = _HEADING_TO_FIELD.get(text(heading).lower())
         if found and found not in header.values():
             header[i] = found
     missing = [LABELS[f] for f in REQUIRED if f not in header.values()]
     if missing:
-        raise ValidationFailed(f"文件缺少列：{'、'.join(missing)}（第 1 行应为列名）",
+        raise ValidationFailed(f"文件缺少列：{'、'.join(missing)}（第 {raw[0][0]} 行应为列名）",
                                f"missing columns: {', '.join(missing)} (row 1 must hold the headings)", field="file")
     out: list[Row] = []
-    for number, values in enumerate(raw[1:], start=2):
+    for number, values in raw[1:]:
         if all(text(v) == "" for v in values):
             continue
         out.append(Row(number, {f: values[i] if i < len(values) else None for i, f in header.items()}))
