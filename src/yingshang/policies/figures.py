@@ -223,8 +223,11 @@ def _months(date_from: dt.date, date_to: dt.date) -> list[str]:
     return out
 
 
-def benefit_figures(*, actor: User | None, group_by: str = "item", date_from: dt.date, date_to: dt.date) -> Figures:
-    """The figures of the period, one row per group (groups with nothing left out, except months)."""
+def benefit_figures(*, actor: User | None, group_by: str = "item", date_from: dt.date, date_to: dt.date,
+                    awareness: bool = True) -> Figures:
+    """The figures of the period, one row per group (groups with nothing left out, except months).
+    ``awareness=False`` leaves the push figures at 0: they look up an application and a payout for every
+    push, too much for a home page at a county's scale."""
     _check(group_by, date_from, date_to)
     dept = scope_department(actor)
     out = Figures(group_by=group_by, date_from=date_from, date_to=date_to, department=dept)
@@ -250,14 +253,14 @@ def benefit_figures(*, actor: User | None, group_by: str = "item", date_from: dt
     name, expr = _key(group_by, "created_at")
     for r in pending.annotate(**{name: expr}).values(name).annotate(pending_fen=Sum("amount_fen")).order_by():
         put(r[name], {"pending_fen": r["pending_fen"]})
-    pushed = pushes(dept, date_from, date_to)
-    name, expr = _key(group_by, "notified_at")
-    for r in pushed.annotate(**{name: expr}).values(name).annotate(
-            pushed=Count("id"), read=Count("id", filter=Q(read_at__isnull=False)),
-            applied=Count("id", filter=Q(has_applied=True)), benefited=Count("id", filter=Q(has_paid=True)),
-            acted=Count("id", filter=Q(has_applied=True) | Q(has_paid=True)),
-    ).order_by():
-        put(r[name], {m: r[m] for m in ("pushed", "read", "applied", "benefited", "acted")})
+    if awareness:
+        name, expr = _key(group_by, "notified_at")
+        for r in pushes(dept, date_from, date_to).annotate(**{name: expr}).values(name).annotate(
+                pushed=Count("id"), read=Count("id", filter=Q(read_at__isnull=False)),
+                applied=Count("id", filter=Q(has_applied=True)), benefited=Count("id", filter=Q(has_paid=True)),
+                acted=Count("id", filter=Q(has_applied=True) | Q(has_paid=True)),
+        ).order_by():
+            put(r[name], {m: r[m] for m in ("pushed", "read", "applied", "benefited", "acted")})
 
     if group_by == "month":
         keys: list[Any] = _months(date_from, date_to)

@@ -127,8 +127,8 @@ def period_label(period: Any) -> str:
 
 @register.simple_tag(takes_context=True)
 def policies_headline(context: template.Context) -> dict[str, Any]:
-    """For the office's and leaders' home pages: this year's money paid, enterprises benefited and the
-    pushes' precision (the figures page's totals)."""
+    """For the office's and leaders' home pages: this year's money paid and enterprises benefited (the
+    figures page's totals; the push figures stay on that page)."""
     from yingshang.core.errors import DomainError
 
     from .. import figures
@@ -138,7 +138,7 @@ def policies_headline(context: template.Context) -> dict[str, Any]:
         return {"ok": False}
     start, end = figures.default_period()
     try:
-        fig = figures.benefit_figures(actor=user, group_by="item", date_from=start, date_to=end)
+        fig = figures.benefit_figures(actor=user, group_by="item", date_from=start, date_to=end, awareness=False)
     except DomainError:
         return {"ok": False}
     return {"ok": True, "total": fig.total, "year": start.year, "items": fig.rows[:3]}
