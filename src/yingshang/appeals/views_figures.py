@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from yingshang.core.audit import audit_record
 from yingshang.core.errors import ValidationFailed
+from yingshang.core.periods import parse_date
 from yingshang.core.views import domain_errors
 
 from . import figures
@@ -45,16 +46,6 @@ def _label(attr: str) -> str:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def _date(value: str | None, default: dt.date, field: str) -> dt.date:
-    if not value:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"日期格式应为 YYYY-MM-DD：{value}", f"dates are YYYY-MM-DD: {value}",
-                               field=field) from None
 
 
 def _month(value: str | None, default: dt.date) -> tuple[dt.date, dt.date]:
@@ -158,8 +149,8 @@ def figures_view(request: HttpRequest) -> HttpResponse:
     group_by = request.GET.get("group_by") or "department"
     if group_by not in GROUPINGS:
         raise ValidationFailed(f"未知分组 {group_by}", f"unknown grouping {group_by}", field="group_by")
-    date_from = _date(request.GET.get("from"), dt.date(today.year, 1, 1), "from")
-    date_to = _date(request.GET.get("to"), dt.date(today.year, 12, 31), "to")
+    date_from = parse_date(request.GET.get("from"), dt.date(today.year, 1, 1), "from")
+    date_to = parse_date(request.GET.get("to"), dt.date(today.year, 12, 31), "to")
     export = request.GET.get("export")
     if export == "rows":
         return _export_rows(request, group_by, date_from, date_to)

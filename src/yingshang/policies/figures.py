@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yingshang.core.errors import NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Region, Role, User
+from yingshang.core.periods import day_bounds
 from yingshang.core.permissions import can
 
 from .models import Application, BenefitItem, MatchNotice, Payout, PolicyDocument
@@ -79,16 +80,6 @@ COLUMNS = [("paid_fen", "fen"), ("payouts", "n"), ("enterprises", "n"), ("pendin
 
 def label(attr: str) -> str:
     return str(MEASURES.get(attr) or RATES[attr])
-
-
-def parse_date(value: str | None, default: dt.date, field: str) -> dt.date:
-    if not value:
-        return default
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValidationFailed(f"日期格式应为 YYYY-MM-DD：{value}", f"dates are YYYY-MM-DD: {value}",
-                               field=field) from None
 
 
 
@@ -157,13 +148,6 @@ def _check(group_by: str, date_from: dt.date, date_to: dt.date) -> None:
         raise ValidationFailed("统计期最长十年", "the period may span at most ten years", field="from")
 
 
-def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = timezone.get_current_timezone()
-    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return start, end
-
-
 # the path from a payout / a push to each grouping's key
 _PATH = {"item": "item_id", "document": "item__document_id", "department": "item__department_id",
          "township": "enterprise__region_id"}
@@ -177,14 +161,14 @@ def _key(group_by: str, when: str) -> tuple[str, Any]:
 
 def paid_rows(department: Department | None, date_from: dt.date, date_to: dt.date) -> QuerySet[Payout]:
     """The paid ledger rows behind the money figures."""
-    start, end = _bounds(date_from, date_to)
+    start, end = day_bounds(date_from, date_to)
     qs = Payout.objects.filter(status=Payout.Status.PAID, paid_at__gte=start, paid_at__lt=end)
     return qs if department is None else qs.filter(item__department=department)
 
 
 def pushes(department: Department | None, date_from: dt.date, date_to: dt.date) -> QuerySet[MatchNotice]:
     """The pushes behind the awareness figures, each annotated with applied / benefited."""
-    start, end = _bounds(date_from, date_to)
+    start, end = day_bounds(date_from, date_to)
     qs = MatchNotice.objects.filter(notified_at__gte=start, notified_at__lt=end)
     if department is not None:
         qs = qs.filter(item__department=department)
@@ -246,7 +230,7 @@ def benefit_figures(*, actor: User | None, group_by: str = "item", date_from: dt
             paid_fen=Sum("amount_fen"), payouts=Count("id"), enterprises=Count("enterprise_id", distinct=True)
     ).order_by():
         put(r[name], {m: r[m] for m in ("paid_fen", "payouts", "enterprises")})
-    start, end = _bounds(date_from, date_to)
+    start, end = day_bounds(date_from, date_to)
     pending = Payout.objects.filter(status=Payout.Status.PENDING, created_at__gte=start, created_at__lt=end)
     if dept is not None:
         pending = pending.filter(item__department=dept)

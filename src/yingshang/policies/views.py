@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from yingshang.core.errors import DomainError, NotFound, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
+from yingshang.core.periods import day_bounds, parse_date
 from yingshang.core.permissions import can, require
 from yingshang.core.services import attachment_store
 from yingshang.core.views import domain_errors
@@ -1153,11 +1154,8 @@ def payouts_view(request: HttpRequest) -> HttpResponse:
         if f[key]:
             qs = qs.filter(**{path: _int(f[key]) or 0})
     if f["paid_from"] or f["paid_to"]:
-        from .figures import _bounds
-        from .views_figures import parse_date
-
         today = timezone.localdate()
-        start, end = _bounds(parse_date(f["paid_from"], dt.date(1900, 1, 1), "paid_from"),
+        start, end = day_bounds(parse_date(f["paid_from"], dt.date(1900, 1, 1), "paid_from"),
                              parse_date(f["paid_to"], today, "paid_to"))
         qs = qs.filter(paid_at__gte=start, paid_at__lt=end)
     if f["period"]:

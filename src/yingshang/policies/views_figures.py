@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from yingshang.core.audit import audit_record
+from yingshang.core.periods import parse_date
 from yingshang.core.views import domain_errors
 
 from . import figures
-from .figures import COLUMNS, FORMULAS, GROUPINGS, Figures, Row, label, parse_date
+from .figures import COLUMNS, FORMULAS, GROUPINGS, Figures, Row, label
 from .views import _render
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

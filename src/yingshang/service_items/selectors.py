@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yingshang.core.errors import NotFound, NotPermitted, ValidationFailed
 from yingshang.core.models import Department, Role, User
+from yingshang.core.periods import day_bounds
 from yingshang.core.permissions import can
 
 from . import clock
@@ -398,9 +399,7 @@ class CaseFigures:
 def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
     if date_from > date_to:
         raise ValidationFailed("开始日期不能晚于结束日期", "the start date is after the end date", field="from")
-    tz = timezone.get_current_timezone()
-    return (dt.datetime.combine(date_from, dt.time.min, tzinfo=tz),
-            dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    return day_bounds(date_from, date_to)
 
 
 def _group_fields(group_by: str, prefix: str = "") -> list[str]:

@@ -107,8 +107,8 @@ class Command(BaseCommand):
     def do_figures(self, opts):  # type: ignore[no-untyped-def]
         from dataclasses import asdict
 
+        from yingshang.core.periods import parse_date
         from yingshang.policies import figures
-        from yingshang.policies.figures import parse_date
 
         start, end = figures.default_period()
         fig = figures.benefit_figures(actor=None, group_by=opts["by"],
