@@ -223,6 +223,11 @@ def _active_rules(day: dt.date | None = None) -> dict[int, int]:
         return {int(pk): int(rv) for pk, rv in cur.fetchall()}
 
 
+def active_rule_keys(day: dt.date | None = None) -> frozenset[str]:
+    """Every column key the active items' rules read (one query; the rules and their keys are cached)."""
+    return _keys_of_all(_compiled_by_id(v for v in _active_rules(day).values() if v))
+
+
 def _compiled_by_id(rv_ids: Iterable[int]) -> dict[int, R.Compiled]:
     """Compiled rules by version id: from the cache, reading only the versions not compiled yet."""
     version = F.registry_version()

@@ -681,9 +681,7 @@ def _rematch_payout_facts(item: BenefitItem, enterprise_ids: Sequence[int]) -> N
     """Rules may ask whether an enterprise already had a payout of an item (``payouts.item.<code>``):
     re-match the enterprises concerned when their payouts change."""
     needle = f"payouts.item.{item.code}"
-    rv_ids = {v for v in matching._active_rules().values() if v}  # one query; the compiled rules and their keys are cached
-    compiled = matching._compiled_by_id(rv_ids)
-    if any(needle in key for rv_id in rv_ids for key in matching._keys_of(rv_id, "condition", compiled[rv_id])):
+    if needle in matching.active_rule_keys():
         matching.rematch_on_commit(enterprise_ids)
 
 
