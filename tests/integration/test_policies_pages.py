@@ -104,6 +104,9 @@ def test_public_three_lists_documents_and_items_in_plain_words(county, client, s
     assert "工业企业奖励 JS-01" in text(client.get("/policies/items/", {"list": "apply", "q": "工业 奖励"}))
     assert "工业企业奖励 JS-01" in text(client.get("/policies/items/", {"list": "apply", "q": "工业和信息化 奖励"}))
     assert "工业企业奖励 JS-01" not in text(client.get("/policies/items/", {"list": "apply", "q": "工业 补贴"}))
+    # nothing in this list, something in the other: say so and link there
+    empty = text(client.get("/policies/items/", {"list": "auto", "q": "JS-01"}))
+    assert 'id="other-list"' in empty and "另一张清单中有 1 项" in empty
     # documents by words of the interpretation too
     assert "高质量发展" in text(client.get("/policies/", {"q": "规模以上 工业"}))
     assert client.get("/api/v1/policies/items", {"q": "工业 奖励"}).json()["count"] == 2  # both lists

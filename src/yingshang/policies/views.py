@@ -212,12 +212,17 @@ def items_view(request: HttpRequest) -> HttpResponse:
     modes = LISTS[which]
     qs = qs.filter(mode__in=[f["mode"]] if f["mode"] in modes else list(modes))
     page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    other = "auto" if which == "apply" else "apply"
+    other_count = 0
+    if f["q"] and not page.paginator.count:  # a search that finds nothing here may find items in the other list
+        other_count = selectors.item_list(actor=user, q=f["q"]).filter(mode__in=LISTS[other]).count()
     labels = R.db_labels()
     rows = [(it, _conditions(it.rule.rule if it.rule else None, labels),
              _say(it.rule.amount, labels, "amount") if it.rule and it.rule.amount is not None else "")
             for it in page.object_list]
     ctx: dict[str, Any] = {"page": page, "rows": rows, "filters": f, "query": _query(request), "tab": which,
                            "list": which, "modes": [c for c in Mode.choices if c[0] in modes],
+                           "other_list": other, "other_list_count": other_count,
                            "statuses": BenefitItem.Status.choices, "can_edit": can(user, "policies.edit"),
                            "today": timezone.localdate()}
     if request.headers.get("HX-Request"):
